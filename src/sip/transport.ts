@@ -1,0 +1,30 @@
+/**
+ * The contract between the SIP core (pure) and the sockets that live in
+ * src/net/. The core never touches a socket: it sends and receives through
+ * this interface, so transactions and the proxy are testable without I/O.
+ */
+import type { SipMessage } from './message/message.js';
+
+export type TransportProtocol = 'udp' | 'tcp';
+
+export interface TransportAddress {
+  protocol: TransportProtocol;
+  /** IP literal: "127.0.0.1" or "::1" (no brackets). */
+  host: string;
+  port: number;
+}
+
+/** A message received from the network, already parsed. */
+export interface Inbound {
+  message: SipMessage;
+  /** Where the bytes came from (the connection's remote end for TCP). */
+  source: TransportAddress;
+  /** Our listening address that received it. */
+  local: TransportAddress;
+}
+
+/** Sends messages; implemented by src/net/* and by in-memory fakes in tests. */
+export interface MessageSender {
+  /** Serialises and sends. TCP reuses a connection to (host, port) or an alias of it. */
+  send(message: SipMessage, to: TransportAddress): Promise<void>;
+}
