@@ -5,11 +5,16 @@
  */
 import type { SipMessage } from './message/message.js';
 
-export type TransportProtocol = 'udp' | 'tcp';
+/**
+ * 'udp' and 'tcp' are sockets to local softphones (src/net/). 'tunnel' is a
+ * Noise connection to a peer node (src/tunnel/): reliable, authenticated; its
+ * `host` is the peer's public key (lowercase hex) and `port` is 0.
+ */
+export type TransportProtocol = 'udp' | 'tcp' | 'tunnel';
 
 export interface TransportAddress {
   protocol: TransportProtocol;
-  /** IP literal: "127.0.0.1" or "::1" (no brackets). */
+  /** IP literal: "127.0.0.1" or "::1" (no brackets); for 'tunnel', the peer key in hex. */
   host: string;
   port: number;
 }
