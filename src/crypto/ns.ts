@@ -1,0 +1,45 @@
+/**
+ * The ONE table of domain-separation labels (like hyperdht's
+ * `lib/constants.js` NS). Every signature, KDF label, hash and handshake
+ * prologue in p2psip takes its label from here, so no two uses of a key or
+ * hash can ever be confused with each other.
+ *
+ * How a label is applied (docs/protocol.md, "Domain separation"):
+ *   labelled(label, data) = UTF-8(label) ‖ 0x00 ‖ data
+ * Labels are ASCII without NUL, so the 0x00 ends the label unambiguously.
+ *
+ * Rules: append only; never change or reuse a value (it would silently break
+ * every signature and lookup key made with it); bump `v1` → `v2` for a new
+ * meaning. Entries marked "reserved" are allocated for the named issue so that
+ * parallel work does not invent its own strings.
+ */
+import { concatBytes, utf8 } from './bytes.js';
+
+export const NS = {
+  /** Hash: the open (well-known) lookup key of an AOR. src/identity/open-key.ts */
+  openKey: 'p2psip/v1/open-key',
+  /** Signature: the registration package. src/package/ */
+  packageSig: 'p2psip/v1/package-sig',
+  /** Reserved (issue 4): KDF info for pairwise secrets from X25519 of identity keys. */
+  pairSecret: 'p2psip/v1/pair-secret',
+  /** Reserved (issue 4): KDF info for per-friend, per-epoch secret lookup keys. */
+  secretKey: 'p2psip/v1/secret-key',
+  /** Reserved (issue 4): KDF info for AEAD keys of encrypted padded records. */
+  recordKey: 'p2psip/v1/record-key',
+  /** Reserved (issue 4): KDF info for ratchet steps of pairwise secrets. */
+  ratchet: 'p2psip/v1/ratchet',
+  /** Reserved (tunnel): Noise handshake prologue of node-to-node connections. */
+  tunnelPrologue: 'p2psip/v1/tunnel-prologue',
+} as const;
+
+export type NsLabel = (typeof NS)[keyof typeof NS];
+
+/** UTF-8(label) ‖ 0x00 ‖ data: the input every labelled operation signs, hashes or derives from. */
+export function labelled(label: NsLabel, data: Uint8Array): Uint8Array {
+  return concatBytes(utf8(label), new Uint8Array([0]), data);
+}
+
+/** The label as bytes, for APIs that take a separate info / prologue argument (HKDF, Noise). */
+export function labelBytes(label: NsLabel): Uint8Array {
+  return utf8(label);
+}
