@@ -4,6 +4,7 @@
  * this one place, to the response RFC 3261 calls for (or to "drop" for things
  * that cannot be answered, such as unparseable responses).
  */
+import type { SipMessage } from './message/message.js';
 
 /** Stable error codes. Append only: scripts and logs depend on these strings. */
 export const SipErrorCode = {
@@ -54,6 +55,12 @@ export class SipError extends Error {
   readonly code: SipErrorCode;
   /** Extra data for the response, e.g. Unsupported header values for 420. */
   readonly detail: { header?: string; unsupported?: string[] } | undefined;
+  /**
+   * The message as far as it could be parsed (start line and header lines
+   * split) when the failure came later, e.g. a bad Content-Length: enough for
+   * the caller to still answer 400 with the right Via/From/To/Call-ID/CSeq.
+   */
+  partial?: SipMessage;
 
   constructor(code: SipErrorCode, message: string, detail?: SipError['detail']) {
     super(message);
@@ -66,7 +73,10 @@ export class SipError extends Error {
     return new SipError(SipErrorCode.BadStartLine, msg);
   }
   static badVersion(version: string) {
-    return new SipError(SipErrorCode.BadVersion, `unsupported SIP version ${JSON.stringify(version)}`);
+    return new SipError(
+      SipErrorCode.BadVersion,
+      `unsupported SIP version ${JSON.stringify(version)}`,
+    );
   }
   static badHeader(msg: string, header?: string) {
     return new SipError(SipErrorCode.BadHeader, msg, header ? { header } : undefined);
@@ -115,10 +125,14 @@ export class SipError extends Error {
     return new SipError(SipErrorCode.TooManyHops, 'Max-Forwards exhausted');
   }
   static badExtension(unsupported: string[]) {
-    return new SipError(SipErrorCode.BadExtension, `unsupported extension(s) ${unsupported.join(', ')}`, {
-      header: 'Proxy-Require',
-      unsupported,
-    });
+    return new SipError(
+      SipErrorCode.BadExtension,
+      `unsupported extension(s) ${unsupported.join(', ')}`,
+      {
+        header: 'Proxy-Require',
+        unsupported,
+      },
+    );
   }
   static badResponse(msg: string) {
     return new SipError(SipErrorCode.BadResponse, msg);
