@@ -1,9 +1,9 @@
 /**
  * Structured views of the headers every SIP element reads (RFC 3261 §8.1.1,
  * §20). `msg.headers` stays the single source of truth: each accessor parses
- * the raw value on demand and caches the result per header line, keyed by the
- * HeaderField object and checked against its current value, so a changed or
- * replaced line is parsed afresh. Returned views are shared between callers:
+ * the raw value on demand and caches the result per header line (in a private
+ * field of the message), keyed by the HeaderField object and checked against
+ * its current value, so a changed or replaced line is parsed afresh. Returned views are shared between callers:
  * treat them as read-only and change a message through `msg.set()` & co.
  *
  * Malformed values throw SipError naming the header (`detail.header`).
@@ -12,23 +12,17 @@ import { SipError } from '../errors.js';
 import { C_WORD, is, parseDigits, trimWs } from './chars.js';
 import { parseCSeq } from './cseq.js';
 import { splitList } from './list.js';
-import type { HeaderField, SipMessage } from './message.js';
+import { type HeaderField, headerViews, type SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import type { CSeq, NameAddr, Via } from './types.js';
 import { parseVia } from './via.js';
 
-interface Entry {
-  raw: string;
-  kind: number;
-  value: unknown;
-}
-const cache = new WeakMap<HeaderField, Entry>();
-
-function cached<T>(h: HeaderField, kind: number, parse: (v: string) => T): T {
-  const e = cache.get(h);
+function cached<T>(msg: SipMessage, h: HeaderField, kind: number, parse: (v: string) => T): T {
+  const views = headerViews(msg);
+  const e = views.get(h);
   if (e !== undefined && e.raw === h.value && e.kind === kind) return e.value as T;
   const value = parse(h.value);
-  cache.set(h, { raw: h.value, kind, value });
+  views.set(h, { raw: h.value, kind, value });
   return value;
 }
 
@@ -52,14 +46,14 @@ function required(msg: SipMessage, name: string): HeaderField {
 /** Every Via value in order, across header lines (RFC 3261 §7.3.1). */
 export function getVias(msg: SipMessage): Via[] {
   const out: Via[] = [];
-  for (const h of msg.headers) if (h.name === 'Via') out.push(...cached(h, K_VIA, parseVia));
+  for (const h of msg.headers) if (h.name === 'Via') out.push(...cached(msg, h, K_VIA, parseVia));
   return out;
 }
 
 /** The top Via (first value of the first Via line), or undefined when there is none. */
 export function topVia(msg: SipMessage): Via | undefined {
   const h = first(msg, 'Via');
-  return h === undefined ? undefined : cached(h, K_VIA, parseVia)[0];
+  return h === undefined ? undefined : cached(msg, h, K_VIA, parseVia)[0];
 }
 
 const parseFrom = (v: string) => parseNameAddr(v, 'From');
@@ -67,12 +61,12 @@ const parseTo = (v: string) => parseNameAddr(v, 'To');
 
 /** From (first line). Throws MissingHeader when absent. */
 export function getFrom(msg: SipMessage): NameAddr {
-  return cached(required(msg, 'From'), K_FROM, parseFrom);
+  return cached(msg, required(msg, 'From'), K_FROM, parseFrom);
 }
 
 /** To (first line). Throws MissingHeader when absent. */
 export function getTo(msg: SipMessage): NameAddr {
-  return cached(required(msg, 'To'), K_TO, parseTo);
+  return cached(msg, required(msg, 'To'), K_TO, parseTo);
 }
 
 /** Call-ID = word [ "@" word ] (RFC 3261 §25.1). Throws MissingHeader / BadHeaderValue. */
@@ -90,7 +84,7 @@ export function getCallId(msg: SipMessage): string {
 
 /** CSeq (first line). Throws MissingHeader / BadHeaderValue / ScalarOutOfRange. */
 export function getCSeq(msg: SipMessage): CSeq {
-  return cached(required(msg, 'CSeq'), K_CSEQ, parseCSeq);
+  return cached(msg, required(msg, 'CSeq'), K_CSEQ, parseCSeq);
 }
 
 function digitsHeader(msg: SipMessage, name: string, max: number): number | undefined {
@@ -139,7 +133,7 @@ export function getContacts(msg: SipMessage): NameAddr[] | '*' {
   for (const h of msg.headers) {
     if (h.name !== 'Contact') continue;
     lines++;
-    const v = cached(h, K_CONTACT, parseContactLine);
+    const v = cached(msg, h, K_CONTACT, parseContactLine);
     if (v === '*') star = true;
     else out.push(...v);
   }

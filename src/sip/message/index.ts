@@ -8,7 +8,16 @@ export * from './cseq.js';
 export { isHost, isIPv4, isIPv6 } from './host.js';
 export * from './ids.js';
 export * from './list.js';
-export * from './message.js';
+export {
+  COMPACT_FORMS,
+  canonicalHeaderName,
+  EMPTY,
+  type HeaderField,
+  LIST_HEADERS,
+  type SipMessage,
+  SipRequest,
+  SipResponse,
+} from './message.js';
 export * from './name-addr.js';
 export { type ParseOptions, parseMessage } from './parse.js';
 export * from './response.js';

@@ -16,7 +16,31 @@ export interface HeaderField {
 
 export type SipMessage = SipRequest | SipResponse;
 
+/** @internal A parsed structured view of one header line (see accessors.ts). */
+export interface HeaderView {
+  raw: string;
+  kind: number;
+  value: unknown;
+}
+
+/** @internal The per-message cache of parsed header views, created on first use. */
+export let headerViews: (msg: SipMessage) => Map<HeaderField, HeaderView>;
+
 abstract class MessageBase {
+  /**
+   * Parsed views of header lines, keyed by the HeaderField object. A private
+   * field: invisible to equality checks, spreading and JSON, so `headers`
+   * stays the one source of truth and the cache never leaks into comparisons.
+   */
+  #views: Map<HeaderField, HeaderView> | undefined;
+
+  static {
+    headerViews = (msg) => {
+      msg.#views ??= new Map();
+      return msg.#views;
+    };
+  }
+
   /** Header fields in order; names canonical (compact forms expanded). */
   headers: HeaderField[];
   /** Body bytes; never decoded unless a caller asks (bodies may be binary). */

@@ -16,6 +16,7 @@
 import { SipError } from '../errors.js';
 import { C_TOKEN, is, isToken, isWsp, parseDigits, trimWs } from './chars.js';
 import {
+  COMPACT_FORMS,
   canonicalHeaderName,
   EMPTY,
   type HeaderField,
@@ -58,18 +59,19 @@ export function parseMessage(data: Uint8Array, opts?: ParseOptions): SipMessage 
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) throw SipError.badStartLine('empty message');
 
-  // The header section ends at the first empty line (CRLF CRLF, or bare LFs leniently).
+  // The header section ends at the first empty line: LF (CR)LF. Bare LF line
+  // ends are accepted leniently, so "\n\n" counts too.
   let headEnd = buf.length;
   let bodyStart = buf.length;
   let deferred: SipError | undefined;
   const a = buf.indexOf(LF_CRLF, start);
-  const b = buf.indexOf(LF_LF, start);
-  if (a !== -1 && (b === -1 || a < b)) {
+  const b = (a === -1 ? buf.subarray(start) : buf.subarray(start, a)).indexOf(LF_LF);
+  if (b !== -1) {
+    headEnd = start + b;
+    bodyStart = start + b + 2;
+  } else if (a !== -1) {
     headEnd = a;
     bodyStart = a + 3;
-  } else if (b !== -1) {
-    headEnd = b;
-    bodyStart = b + 2;
   } else {
     deferred = SipError.badHeader('no empty line after the header fields');
   }
@@ -79,96 +81,57 @@ export function parseMessage(data: Uint8Array, opts?: ParseOptions): SipMessage 
   // ---- start line -------------------------------------------------------
   let eol = head.indexOf('\n');
   if (eol === -1) eol = head.length;
-  let lineEnd = eol > 0 && head.charCodeAt(eol - 1) === 0x0d ? eol - 1 : eol;
-  const line = head.slice(0, lineEnd);
+  const line = head.slice(0, eol > 0 && head.charCodeAt(eol - 1) === 0x0d ? eol - 1 : eol);
   if (line.indexOf('\r') !== -1) throw SipError.badStartLine('bare CR in start line');
   const sl = parseStartLine(line);
   if (sl.error !== undefined) deferred = sl.error;
 
   // ---- header lines -----------------------------------------------------
-  const headers: HeaderField[] = [];
-  let contentLength = -2; // -2: absent; -1: malformed
-  let clError: SipError | undefined;
-  let name: string | undefined;
-  let value = '';
-  let skipping = false; // inside a malformed header line and its continuations
+  const st: HeaderState = {
+    sl,
+    headers: [],
+    maxHeaders,
+    name: undefined,
+    value: '',
+    skipping: false,
+    contentLength: -1,
+    error: deferred,
+    clError: undefined,
+  };
   let pos = eol + 1;
   let nextCr = head.indexOf('\r', pos);
-  const flush = () => {
-    if (name === undefined) return;
-    if (headers.length >= maxHeaders) {
-      const err = SipError.tooLarge(`more than ${maxHeaders} header fields`);
-      err.partial = build(sl, headers, EMPTY);
-      throw err;
-    }
-    headers.push({ name, value });
-    if (name === 'Content-Length') {
-      const n = parseDigits(value);
-      if (n < 0)
-        clError ??= SipError.badContentLength(
-          `Content-Length ${JSON.stringify(value)} is not 1*DIGIT`,
-        );
-      else if (contentLength >= 0 && contentLength !== n) {
-        clError ??= SipError.badContentLength('several different Content-Length values');
-      } else contentLength = n;
-    }
-    name = undefined;
-  };
-  const fail = (err: SipError) => {
-    deferred ??= err;
-    name = undefined;
-    skipping = true;
-  };
-
   while (pos < head.length) {
     eol = head.indexOf('\n', pos);
     if (eol === -1) eol = head.length;
-    lineEnd = eol > pos && head.charCodeAt(eol - 1) === 0x0d ? eol - 1 : eol;
-    while (nextCr !== -1 && nextCr < pos) nextCr = head.indexOf('\r', pos);
-    const bareCr = nextCr !== -1 && nextCr < lineEnd;
+    const lineEnd = eol > pos && head.charCodeAt(eol - 1) === 0x0d ? eol - 1 : eol;
+    if (nextCr !== -1 && nextCr < pos) nextCr = head.indexOf('\r', pos);
     const c0 = head.charCodeAt(pos);
-    if (c0 === 0x20 || c0 === 0x09) {
+    if (nextCr !== -1 && nextCr < lineEnd) {
+      if (c0 !== 0x20 && c0 !== 0x09) flush(st);
+      fail(st, SipError.badHeader('bare CR in header field'));
+    } else if (c0 === 0x20 || c0 === 0x09) {
       // Folding: CRLF followed by SP/HT continues the value; the LWS becomes one SP.
-      if (bareCr) fail(SipError.badHeader('bare CR in header field'));
-      else if (name !== undefined) {
+      if (st.name !== undefined) {
         const seg = trimWs(head, pos, lineEnd);
-        if (seg !== '') value = value === '' ? seg : value + ' ' + seg;
-      } else if (!skipping) fail(SipError.badHeader('continuation line without a header field'));
+        if (seg !== '') st.value = st.value === '' ? seg : st.value + ' ' + seg;
+      } else if (!st.skipping)
+        fail(st, SipError.badHeader('continuation line without a header field'));
     } else {
-      flush();
-      skipping = false;
-      const colon = head.indexOf(':', pos);
-      if (bareCr) fail(SipError.badHeader('bare CR in header field'));
-      else if (colon === -1 || colon >= lineEnd) {
-        fail(
-          SipError.badHeader(
-            `header line without ":": ${JSON.stringify(head.slice(pos, Math.min(lineEnd, pos + 60)))}`,
-          ),
-        );
-      } else {
-        // HCOLON = *( SP / HTAB ) ":" SWS
-        let nameEnd = colon;
-        while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
-        let ok = nameEnd > pos;
-        for (let k = pos; ok && k < nameEnd; k++) ok = is(head.charCodeAt(k), C_TOKEN);
-        if (!ok)
-          fail(
-            SipError.badHeader(`malformed header name ${JSON.stringify(head.slice(pos, nameEnd))}`),
-          );
-        else {
-          name = canonical(head.slice(pos, nameEnd));
-          value = trimWs(head, colon + 1, lineEnd);
-        }
-      }
+      flush(st);
+      st.skipping = false;
+      headerLine(st, head, pos, lineEnd);
     }
     pos = eol + 1;
   }
-  flush();
+  flush(st);
+  const headers = st.headers;
+  deferred = st.error;
 
   // ---- body ---------------------------------------------------------------
   const avail = buf.length - bodyStart;
   let bodyLen = avail;
-  if (clError !== undefined) deferred ??= clError;
+  const contentLength = st.contentLength;
+  if (st.clError !== undefined) deferred ??= st.clError;
   else if (contentLength >= 0) {
     if (contentLength > avail) deferred ??= SipError.truncatedBody(contentLength, avail);
     else if (contentLength < avail && !datagram) {
@@ -179,10 +142,12 @@ export function parseMessage(data: Uint8Array, opts?: ParseOptions): SipMessage 
   } else if (!datagram)
     deferred ??= SipError.badContentLength('Content-Length missing on a stream');
 
+  // The body is a copy (pooled Buffer: a fresh ArrayBuffer per message costs ~1 µs).
   let body = EMPTY;
   if (bodyLen > 0) {
-    body = new Uint8Array(bodyLen);
-    body.set(buf.subarray(bodyStart, bodyStart + bodyLen));
+    const copy = Buffer.allocUnsafe(bodyLen);
+    buf.copy(copy, 0, bodyStart, bodyStart + bodyLen);
+    body = copy;
   }
   const msg = build(sl, headers, body);
   if (deferred !== undefined) {
@@ -190,6 +155,76 @@ export function parseMessage(data: Uint8Array, opts?: ParseOptions): SipMessage 
     throw deferred;
   }
   return msg;
+}
+
+/** Header-splitting state (module-level functions, not closures: no per-call allocation). */
+interface HeaderState {
+  sl: StartLine;
+  headers: HeaderField[];
+  maxHeaders: number;
+  /** Header being assembled (folded lines join it); undefined between headers. */
+  name: string | undefined;
+  value: string;
+  /** Inside a malformed header line and its continuations. */
+  skipping: boolean;
+  /** -1: absent. */
+  contentLength: number;
+  error: SipError | undefined;
+  clError: SipError | undefined;
+}
+
+/** name HCOLON value, HCOLON = *( SP / HTAB ) ":" SWS. */
+function headerLine(st: HeaderState, head: string, pos: number, lineEnd: number): void {
+  const colon = head.indexOf(':', pos);
+  if (colon === -1 || colon >= lineEnd) {
+    const text = JSON.stringify(head.slice(pos, Math.min(lineEnd, pos + 60)));
+    fail(st, SipError.badHeader(`header line without ":": ${text}`));
+    return;
+  }
+  let nameEnd = colon;
+  while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+  const known = knownName(head, pos, nameEnd);
+  if (known !== undefined) st.name = known;
+  else {
+    let ok = nameEnd > pos;
+    for (let k = pos; ok && k < nameEnd; k++) ok = is(head.charCodeAt(k), C_TOKEN);
+    if (!ok) {
+      const text = JSON.stringify(head.slice(pos, nameEnd));
+      fail(st, SipError.badHeader(`malformed header name ${text}`));
+      return;
+    }
+    st.name = canonicalHeaderName(head.slice(pos, nameEnd));
+  }
+  st.value = trimWs(head, colon + 1, lineEnd);
+}
+
+function flush(st: HeaderState): void {
+  const name = st.name;
+  if (name === undefined) return;
+  st.name = undefined;
+  if (st.headers.length >= st.maxHeaders) {
+    const err = SipError.tooLarge(`more than ${st.maxHeaders} header fields`);
+    err.partial = build(st.sl, st.headers, EMPTY);
+    throw err;
+  }
+  const value = st.value;
+  st.headers.push({ name, value });
+  if (name === 'Content-Length') {
+    const n = parseDigits(value);
+    if (n < 0) {
+      st.clError ??= SipError.badContentLength(
+        `Content-Length ${JSON.stringify(value)} is not 1*DIGIT`,
+      );
+    } else if (st.contentLength >= 0 && st.contentLength !== n) {
+      st.clError ??= SipError.badContentLength('several different Content-Length values');
+    } else st.contentLength = n;
+  }
+}
+
+function fail(st: HeaderState, err: SipError): void {
+  st.error ??= err;
+  st.name = undefined;
+  st.skipping = true;
 }
 
 interface StartLine {
@@ -303,13 +338,32 @@ function build(sl: StartLine, headers: HeaderField[], body: Uint8Array): SipMess
   return res;
 }
 
-/** Header names as written → canonical; bounded so hostile input cannot grow it. */
-const NAMES = new Map<string, string>();
-function canonical(raw: string): string {
-  let c = NAMES.get(raw);
-  if (c === undefined) {
-    c = canonicalHeaderName(raw);
-    if (NAMES.size < 1024) NAMES.set(raw, c);
+/**
+ * Canonical names of the headers softphones send, bucketed by length, so the
+ * usual exactly-spelled name is recognised in place (no slice, no lowercasing).
+ */
+const BY_LENGTH: string[][] = [];
+for (const n of [
+  ...'Via From To Call-ID CSeq Contact Max-Forwards Content-Length Content-Type'.split(' '),
+  ...'User-Agent Allow Supported Record-Route Route Expires Require Server Accept'.split(' '),
+  ...'Allow-Events Authorization WWW-Authenticate Proxy-Authorization Proxy-Authenticate'.split(
+    ' ',
+  ),
+  ...'Event Subscription-State Date Min-Expires Session-Expires Min-SE Timestamp'.split(' '),
+  ...'Content-Disposition Content-Encoding P-Asserted-Identity Privacy Reason RSeq RAck'.split(' '),
+  ...'Refer-To Referred-By Path Organization Subject Warning Unsupported'.split(' '),
+]) {
+  (BY_LENGTH[n.length] ??= []).push(n);
+}
+
+function knownName(head: string, pos: number, end: number): string | undefined {
+  const len = end - pos;
+  if (len === 1) {
+    const c = head.charCodeAt(pos) | 0x20; // compact forms, RFC 3261 §7.3.3
+    return c >= 0x61 && c <= 0x7a ? COMPACT_FORMS[String.fromCharCode(c)] : undefined;
   }
-  return c;
+  const names = BY_LENGTH[len];
+  if (names === undefined) return undefined;
+  for (const n of names) if (head.startsWith(n, pos)) return n;
+  return undefined;
 }
