@@ -1,0 +1,51 @@
+/**
+ * The database schema as an append-only list of migrations. The version is
+ * SQLite's `PRAGMA user_version` (in the file header, so it changes in the
+ * same transaction as the tables). Migration i takes version i to i + 1.
+ *
+ * Never edit a migration that has shipped; append a new one (issue 4 adds
+ * pair_secrets, privacy columns on contacts, …). Tables are STRICT so a wrong
+ * type is an error rather than a silent conversion. Enum-like TEXT columns
+ * that will grow (contact source, call outcome) are checked in code, not with
+ * SQL CHECKs, because SQLite cannot alter a CHECK constraint in place.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 0 → 1 (issue 3): identity, kv, contacts, call_log.
+  `
+  CREATE TABLE identity (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    aor         TEXT    NOT NULL,
+    seed        BLOB    NOT NULL CHECK (length(seed) = 32),
+    public_key  BLOB    NOT NULL CHECK (length(public_key) = 32),
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE kv (
+    key         TEXT    PRIMARY KEY,
+    value       TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE contacts (
+    aor         TEXT    PRIMARY KEY,
+    public_key  BLOB    NOT NULL CHECK (length(public_key) = 32),
+    source      TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE call_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          INTEGER NOT NULL,
+    direction   TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    peer        TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    call_id     TEXT
+  ) STRICT;
+  CREATE INDEX call_log_at ON call_log (at);
+  `,
+];
+
+/** The schema version this code writes and understands. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
