@@ -1,0 +1,56 @@
+/**
+ * The narrow interfaces the proxy needs from the rest of the node. The
+ * composition root (src/node/) adapts the transaction layer, the lookup
+ * service and the tunnel to these, so the proxy can be read — and tested —
+ * on its own.
+ */
+import type { HeaderField, SipRequest, SipResponse } from '../sip/message/message.js';
+import type { TransportAddress } from '../sip/transport.js';
+
+/** Where a request came from, as far as the proxy is concerned. */
+export type Origin =
+  /** One of the node's own softphones, over UDP/TCP. */
+  | { kind: 'local'; flow: TransportAddress }
+  /** A peer node through a tunnel whose Noise handshake authenticated `peerKey`. */
+  | { kind: 'tunnel'; peerKey: string; peerAor: string | undefined };
+
+/** Where the proxy sends a request. */
+export type Target =
+  | { kind: 'local'; flow: TransportAddress; requestUri?: string }
+  | { kind: 'tunnel'; peerKey: string; aor?: string };
+
+/** A server transaction as the proxy sees it. */
+export interface ServerTx {
+  respond(res: SipResponse): void;
+}
+
+export interface ClientTxHandlers {
+  onResponse(res: SipResponse): void;
+  /** Timer B / F fired with no final response. */
+  onTimeout(): void;
+  /** The request could not be sent (tunnel down, socket error). */
+  onTransportError(err: Error): void;
+}
+
+export interface TransactionPort {
+  /** Starts a client transaction (the request carries our new top Via). */
+  sendRequest(req: SipRequest, dest: TransportAddress, handlers: ClientTxHandlers): void;
+  /** Sends without a transaction: ACK for 2xx (RFC 3261 §16.11 stateless forwarding). */
+  sendStateless(req: SipRequest, dest: TransportAddress): void;
+}
+
+/** The result of looking a callee up in the lookup service(s). */
+export type Resolution =
+  | { ok: true; peerKey: string; aor: string }
+  | { ok: false; status: number; reason: string; warning?: string };
+
+export interface Resolver {
+  resolve(aor: string, signal?: AbortSignal): Promise<Resolution>;
+}
+
+/** A final answer the chain gives instead of forwarding. */
+export interface Rejection {
+  status: number;
+  reason: string;
+  headers?: HeaderField[];
+}

@@ -1,0 +1,335 @@
+/**
+ * The stateful proxy (RFC 3261 §16): runs each request through the chain of
+ * steps, then forwards it to the one target the chain chose and relays the
+ * responses back. Pure of I/O: it speaks to the world through the ports in
+ * ./ports.ts.
+ *
+ *   check → authorize-origin → route-set → registrar → node-itself
+ *         → local-delivery (from a peer) → remote-lookup (from our softphone)
+ */
+import { SipError } from '../sip/errors.js';
+import {
+  formatVia,
+  generateBranch,
+  getCSeq,
+  getMaxForwards,
+  getTo,
+  makeResponse,
+  splitList,
+  topVia,
+} from '../sip/message/index.js';
+import { SipRequest, SipResponse } from '../sip/message/message.js';
+import type { TransportAddress } from '../sip/transport.js';
+import type { Origin, Rejection, ServerTx, Target, TransactionPort } from './ports.js';
+import { decrementMaxForwards, recordRouteEntries, type Side } from './routing.js';
+import type { ProxyEnv, ProxyStep, RequestContext } from './step.js';
+import { reject } from './step.js';
+import { authorizeOrigin } from './steps/authorize-origin.js';
+import { localDelivery } from './steps/local-delivery.js';
+import { nodeItself } from './steps/node-itself.js';
+import { registrarStep } from './steps/registrar.js';
+import { remoteLookup } from './steps/remote-lookup.js';
+import { routeSet } from './steps/route-set.js';
+
+/** Max-Forwards exhausted: RFC 3261 §16.3 step 3 → 483 (OPTIONS to us is answered first). */
+const checkHops: ProxyStep = {
+  name: 'check-hops',
+  process({ req }) {
+    return getMaxForwards(req) === 0 ? reject(483, 'Too Many Hops') : { action: 'continue' };
+  },
+};
+
+export const DEFAULT_CHAIN: readonly ProxyStep[] = [
+  authorizeOrigin,
+  routeSet,
+  registrarStep,
+  nodeItself,
+  checkHops,
+  localDelivery,
+  remoteLookup,
+];
+
+/** Methods that create a dialog and so are Record-Routed when out of dialog. */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+
+export interface ProxyOptions {
+  env: ProxyEnv;
+  transactions: TransactionPort;
+  chain?: readonly ProxyStep[];
+}
+
+/** One forwarded request and its response context (RFC 3261 §16.7), single branch. */
+class Forwarding {
+  finalSent = false;
+  provisionalSeen = false;
+  cancelRequested = false;
+  forwarded: SipRequest | undefined;
+  dest: TransportAddress | undefined;
+  readonly abort = new AbortController();
+  constructor(
+    readonly req: SipRequest,
+    readonly serverTx: ServerTx,
+  ) {}
+}
+
+export class SipProxy {
+  readonly #env: ProxyEnv;
+  readonly #tx: TransactionPort;
+  readonly #chain: readonly ProxyStep[];
+  /** INVITEs in progress by the key a CANCEL shares with them (§9.1: same top Via branch). */
+  readonly #invites = new Map<string, Forwarding>();
+  readonly #stopped = new AbortController();
+
+  constructor(opts: ProxyOptions) {
+    this.#env = opts.env;
+    this.#tx = opts.transactions;
+    this.#chain = opts.chain ?? DEFAULT_CHAIN;
+  }
+
+  /** Stops pending lookups; in-flight transactions end by their own timers. */
+  close(): void {
+    this.#stopped.abort();
+    for (const f of this.#invites.values()) f.abort.abort();
+    this.#invites.clear();
+  }
+
+  /** A new request with its server transaction (everything but ACK and CANCEL). */
+  async onRequest(req: SipRequest, origin: Origin, serverTx: ServerTx): Promise<void> {
+    const fwd = new Forwarding(req, serverTx);
+    const key = req.method === 'INVITE' ? cancelKey(req) : undefined;
+    if (key) this.#invites.set(key, fwd);
+    try {
+      const result = await this.#runChain(req, origin, fwd.abort.signal);
+      if (fwd.cancelRequested) {
+        this.#final(fwd, makeResponse(req, 487, 'Request Terminated'));
+        return;
+      }
+      if (result.action === 'respond') this.#final(fwd, result.response);
+      else if (result.action === 'reject') this.#final(fwd, rejection(req, result.rejection));
+      else if (result.action === 'forward') this.#forward(fwd, origin, result.target);
+      else this.#final(fwd, makeResponse(req, 500, 'Server Internal Error (no route decided)'));
+    } catch (err) {
+      this.#final(fwd, this.#errorResponse(req, err));
+    } finally {
+      if (key && (fwd.finalSent || !fwd.forwarded)) this.#invites.delete(key);
+    }
+  }
+
+  /**
+   * CANCEL (RFC 3261 §16.10): answered 200 here; the matching INVITE is
+   * cancelled downstream once a provisional response has arrived (§9.1), or
+   * answered 487 at once while still being routed. No match → 481.
+   */
+  onCancel(cancel: SipRequest, serverTx: ServerTx): void {
+    const key = cancelKey(cancel);
+    const fwd = key ? this.#invites.get(key) : undefined;
+    if (!fwd || fwd.finalSent) {
+      serverTx.respond(makeResponse(cancel, 481, 'Call/Transaction Does Not Exist'));
+      return;
+    }
+    serverTx.respond(makeResponse(cancel, 200, 'OK'));
+    fwd.cancelRequested = true;
+    fwd.abort.abort();
+    if (fwd.forwarded && fwd.provisionalSeen) this.#sendCancel(fwd);
+  }
+
+  /** An ACK that matched no transaction: the end-to-end ACK for a 2xx, forwarded statelessly (§16.11). */
+  async onAck(ack: SipRequest, origin: Origin): Promise<void> {
+    try {
+      const result = await this.#runChain(ack, origin, this.#stopped.signal);
+      if (result.action !== 'forward') return; // an ACK is never answered
+      const out = this.#prepare(ack, origin, result.target);
+      this.#tx.sendStateless(out.request, out.dest);
+    } catch (err) {
+      this.#env.log('debug', `ACK dropped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async #runChain(req: SipRequest, origin: Origin, signal: AbortSignal) {
+    const ctx: RequestContext = { req, origin, env: this.#env, signal };
+    for (const step of this.#chain) {
+      const result = await step.process(ctx);
+      if (result.action !== 'continue') return result;
+    }
+    return reject(404, 'Not Found');
+  }
+
+  #forward(fwd: Forwarding, origin: Origin, target: Target): void {
+    const { request, dest } = this.#prepare(fwd.req, origin, target);
+    fwd.forwarded = request;
+    fwd.dest = dest;
+    this.#tx.sendRequest(request, dest, {
+      onResponse: (res) => this.#onResponse(fwd, res),
+      onTimeout: () => {
+        this.#final(
+          fwd,
+          makeResponse(fwd.req, 408, `Request Timeout (no answer from ${describe(target)})`),
+        );
+      },
+      onTransportError: (err) => {
+        this.#env.log('info', `cannot reach ${describe(target)}: ${err.message}`);
+        this.#final(
+          fwd,
+          rejection(fwd.req, {
+            status: 480,
+            reason: `Temporarily Unavailable (${describe(target)} unreachable)`,
+            headers: [
+              { name: 'Warning', value: `399 p2psip "${err.message.replace(/["\\]/g, "'")}"` },
+            ],
+          }),
+        );
+      },
+    });
+  }
+
+  /** RFC 3261 §16.6 steps 1–8 for one target. */
+  #prepare(
+    req: SipRequest,
+    origin: Origin,
+    target: Target,
+  ): { request: SipRequest; dest: TransportAddress } {
+    const copy = new SipRequest(
+      req.method,
+      req.uri,
+      req.headers.map((h) => ({ name: h.name, value: h.value })),
+      req.body,
+    );
+    if (target.kind === 'local' && target.requestUri) copy.uri = target.requestUri;
+    decrementMaxForwards(copy);
+    const inSide = sideOf(origin);
+    const outSide: Side =
+      target.kind === 'local'
+        ? { kind: 'local', flow: target.flow }
+        : { kind: 'tunnel', peerKey: target.peerKey };
+    const initial = !getTo(req).params.has('tag');
+    if (initial && DIALOG_CREATING.has(req.method)) {
+      const entries = recordRouteEntries(this.#env.route, inSide, outSide);
+      for (const e of entries.reverse()) copy.prepend('Record-Route', e);
+    }
+    const dest: TransportAddress =
+      target.kind === 'local' ? target.flow : { protocol: 'tunnel', host: target.peerKey, port: 0 };
+    copy.prepend('Via', formatVia(this.#via(dest)));
+    return { request: copy, dest };
+  }
+
+  #via(dest: TransportAddress) {
+    const params = new Map<string, string | null>([['branch', generateBranch()]]);
+    if (dest.protocol === 'tunnel') {
+      return { protocol: 'SIP/2.0', transport: 'TUNNEL', host: 'p2p.invalid', params };
+    }
+    params.set('rport', null);
+    const host = this.#env.route.localHost.includes(':')
+      ? `[${this.#env.route.localHost}]`
+      : this.#env.route.localHost;
+    return {
+      protocol: 'SIP/2.0',
+      transport: dest.protocol.toUpperCase(),
+      host,
+      port: this.#env.route.localPort,
+      params,
+    };
+  }
+
+  /** §16.7: relay responses upstream, minus our Via. */
+  #onResponse(fwd: Forwarding, res: SipResponse): void {
+    const vias = res.getLines('Via');
+    if (vias.length === 0) return;
+    const up = stripTopVia(res);
+    if (up === undefined) return;
+    if (res.status < 200) {
+      if (res.status === 100) return; // hop-by-hop; our transaction sent its own 100
+      fwd.provisionalSeen = true;
+      if (fwd.cancelRequested && !fwd.finalSent) this.#sendCancel(fwd);
+      if (!fwd.finalSent) fwd.serverTx.respond(up);
+      return;
+    }
+    if (res.status < 300) {
+      // 2xx to INVITE are all forwarded, even after one was (forking downstream).
+      fwd.finalSent = true;
+      fwd.serverTx.respond(up);
+      this.#done(fwd);
+      return;
+    }
+    this.#final(fwd, up);
+  }
+
+  #sendCancel(fwd: Forwarding): void {
+    const inv = fwd.forwarded;
+    const dest = fwd.dest;
+    if (!inv || !dest) return;
+    // §9.1: CANCEL copies Request-URI, Call-ID, To, From, CSeq number, Route and the top Via.
+    const cancel = new SipRequest('CANCEL', inv.uri, []);
+    cancel.append('Via', inv.getLines('Via')[0]!);
+    for (const name of ['Max-Forwards', 'From', 'To', 'Call-ID']) {
+      const v = inv.get(name);
+      if (v !== undefined) cancel.append(name, v);
+    }
+    for (const r of inv.getLines('Route')) cancel.append('Route', r);
+    cancel.append('CSeq', `${getCSeq(inv).seq} CANCEL`);
+    this.#tx.sendRequest(cancel, dest, {
+      onResponse: () => {},
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+  }
+
+  #final(fwd: Forwarding, res: SipResponse): void {
+    if (fwd.finalSent) return;
+    fwd.finalSent = true;
+    fwd.serverTx.respond(res);
+    this.#done(fwd);
+  }
+
+  #done(fwd: Forwarding): void {
+    const key = fwd.req.method === 'INVITE' ? cancelKey(fwd.req) : undefined;
+    if (key && this.#invites.get(key) === fwd) this.#invites.delete(key);
+  }
+
+  #errorResponse(req: SipRequest, err: unknown): SipResponse {
+    if (err instanceof SipError)
+      return makeResponse(req, 400, `Bad Request (${err.message})`.slice(0, 200));
+    if (err instanceof Error && err.name === 'AbortError')
+      return makeResponse(req, 487, 'Request Terminated');
+    this.#env.log(
+      'warn',
+      `internal error on ${req.method}: ${err instanceof Error ? err.stack : String(err)}`,
+    );
+    return makeResponse(req, 500, 'Server Internal Error');
+  }
+}
+
+function rejection(req: SipRequest, r: Rejection): SipResponse {
+  return makeResponse(req, r.status, r.reason, r.headers ? { headers: r.headers } : undefined);
+}
+
+function sideOf(origin: Origin): Side {
+  return origin.kind === 'local'
+    ? { kind: 'local', flow: origin.flow }
+    : { kind: 'tunnel', peerKey: origin.peerKey };
+}
+
+function describe(target: Target): string {
+  if (target.kind === 'local') return 'the local softphone';
+  return target.aor ? `${target.aor}'s node` : 'the peer node';
+}
+
+/** The key a CANCEL shares with its INVITE: top Via branch and sent-by (RFC 3261 §9.2). */
+function cancelKey(req: SipRequest): string | undefined {
+  const via = topVia(req);
+  const branch = via?.params.get('branch');
+  if (!via || !branch) return undefined;
+  return `${branch}|${via.host}:${via.port ?? ''}`;
+}
+
+/** The response minus its top Via (ours), or undefined when nothing would be left. */
+function stripTopVia(res: SipResponse): SipResponse | undefined {
+  const headers = res.headers.map((h) => ({ name: h.name, value: h.value }));
+  const i = headers.findIndex((h) => h.name === 'Via');
+  if (i === -1) return undefined;
+  // A Via line may hold several values; drop only the first.
+  const rest = splitList(headers[i]!.value).slice(1);
+  if (rest.length === 0) headers.splice(i, 1);
+  else headers[i] = { name: 'Via', value: rest.join(', ') };
+  if (!headers.some((h) => h.name === 'Via')) return undefined;
+  return new SipResponse(res.status, res.reason, headers, res.body);
+}
