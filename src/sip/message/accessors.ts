@@ -118,8 +118,12 @@ export function getContentLength(msg: SipMessage): number | undefined {
 }
 
 function parseContactLine(v: string): NameAddr[] | '*' {
-  if (trimWs(v) === '*') return '*';
-  return splitList(v).map((item) => parseNameAddr(item, 'Contact'));
+  const items = splitList(v);
+  if (items.includes('*')) {
+    if (items.length > 1) throw SipError.badHeaderValue('Contact', '"*" mixed with other contacts');
+    return '*';
+  }
+  return items.map((item) => parseNameAddr(item, 'Contact'));
 }
 
 /**

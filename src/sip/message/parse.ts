@@ -246,7 +246,7 @@ interface StartLine {
  */
 function parseStartLine(line: string): StartLine {
   const sp1 = line.indexOf(' ');
-  if (sp1 <= 0)
+  if (sp1 === -1)
     throw SipError.badStartLine(`malformed start line ${JSON.stringify(line.slice(0, 80))}`);
   const first = line.slice(0, sp1);
   if (first.length >= 4 && first.slice(0, 4).toUpperCase() === 'SIP/') {
@@ -277,12 +277,24 @@ function parseStartLine(line: string): StartLine {
     uri = line.slice(sp1 + 1, sp2);
     version = line.slice(sp2 + 1);
   }
-  if (uri === '' || version.indexOf(' ') !== -1 || line.indexOf('\t') !== -1 || version === '') {
-    // Recover the three parts for the partial message, but reject the line.
-    const parts = trimWs(line).split(/[ \t]+/);
-    if (parts.length !== 3)
+  if (
+    sp1 === 0 ||
+    uri === '' ||
+    version === '' ||
+    version.indexOf(' ') !== -1 ||
+    line.indexOf('\t') !== -1
+  ) {
+    // Recover method, URI and version for the partial message (RFC 4475
+    // §3.1.2.6 lwsruri has SP inside the URI), but reject the line.
+    const t = trimWs(line);
+    const m = t.search(/[ \t]/);
+    const v = Math.max(t.lastIndexOf(' '), t.lastIndexOf('\t'));
+    if (m === -1 || v === m) {
       throw SipError.badStartLine(`malformed Request-Line ${JSON.stringify(line.slice(0, 80))}`);
-    [method, uri, version] = parts as [string, string, string];
+    }
+    method = t.slice(0, m);
+    uri = trimWs(t, m, v);
+    version = t.slice(v + 1);
     error = SipError.badStartLine('Request-Line elements must be separated by exactly one SP');
   }
   if (!isToken(method))
