@@ -226,3 +226,17 @@ test('lintMessage never throws and stays consistent on truncated or corrupted to
     { numRuns: 400, seed: 4475 },
   );
 });
+
+test('a failing request with no Via to answer along is dropped, never answered', () => {
+  for (const name of ['insuf', 'mismatch01', 'badvers']) {
+    const src = bytesOf({ name, where: 'shared' }).toString('latin1');
+    const noVia = Buffer.from(src.replace(/^Via:[^\r]*\r\n/m, ''), 'latin1');
+    assert.notEqual(noVia.length, src.length, `${name} had a Via line`);
+    const r = lintMessage(noVia);
+    assert.equal(r.verdict, 'drop', name);
+    assert.match(r.reason, /no Via to answer along/);
+  }
+  const lwsruri = bytesOf({ name: 'lwsruri', where: 'extra' }).toString('latin1');
+  const r = lintMessage(Buffer.from(lwsruri.replace(/^Via:[^\r]*\r\n/m, ''), 'latin1'));
+  assert.deepEqual([r.verdict, r.code], ['drop', SipErrorCode.BadStartLine]);
+});
