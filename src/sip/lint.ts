@@ -11,9 +11,10 @@
  * - a response that fails is dropped, never answered;
  * - a message that passes is accepted; `reason` says "ok" or what was notable.
  */
-import { responseFor, SipError, SipErrorCode } from './errors.js';
+import { responseFor, SipError } from './errors.js';
 import {
   BRANCH_MAGIC_COOKIE,
+  getMaxForwards,
   parseMessage,
   type SipMessage,
   type SipRequest,
@@ -60,8 +61,7 @@ export function lintMessage(bytes: Uint8Array, opts?: LintOptions): LintResult {
     msg = parseMessage(bytes, parseOpts);
   } catch (e) {
     if (!(e instanceof SipError)) throw e;
-    const partial = e.partial ?? recoverRequest(bytes, e, parseOpts);
-    return failed(e, partial, false);
+    return failed(e, e.partial, false);
   }
   if (msg.kind === 'response') {
     const err = validateResponse(msg);
@@ -83,40 +83,6 @@ function failed(err: SipError, msg: SipMessage | undefined, parsed: boolean): Li
   return { ...base, verdict: 'reject', ...(action.status ? { status: action.status } : {}) };
 }
 
-/**
- * The parser gives up without a partial message on a Request-Line it cannot
- * cut into its three parts, e.g. RFC 4475 §3.1.2.8 lwsruri, where LWS inside
- * the Request-URI makes four. The RFC still wants a 400 for it. When the line
- * reads as a request (a method token first, a SIP-Version last), the header
- * section is recovered by parsing the same bytes with a placeholder
- * Request-URI — the parser does all the parsing; this only keeps the start
- * line from hiding the Via a response needs.
- */
-function recoverRequest(
-  bytes: Uint8Array,
-  err: SipError,
-  parseOpts: { maxSize: number; datagram: boolean },
-): SipRequest | undefined {
-  if (err.code !== SipErrorCode.BadStartLine) return undefined;
-  let eol = bytes.indexOf(0x0a);
-  if (eol === -1) return undefined;
-  const line = Buffer.from(bytes.subarray(0, eol)).toString('latin1').replace(/\r$/, '');
-  const m = /^([!-~]+) [^\r\n]* (SIP\/[0-9]+\.[0-9]+)$/i.exec(line);
-  if (!m || m[1]?.toUpperCase().startsWith('SIP/')) return undefined;
-  eol++;
-  const head = Buffer.from(`${m[1]} sip:start-line.invalid ${m[2]}\r\n`, 'latin1');
-  const rest = bytes.subarray(eol);
-  const again = Buffer.concat([head, rest]);
-  let recovered: SipMessage | undefined;
-  try {
-    recovered = parseMessage(again, { ...parseOpts, maxSize: Math.max(again.length, 1) });
-  } catch (e) {
-    if (!(e instanceof SipError)) throw e;
-    recovered = e.partial;
-  }
-  return recovered?.kind === 'request' ? recovered : undefined;
-}
-
 /** What is worth saying about an accepted request. */
 function notes(req: SipRequest, policy: ValidationPolicy): string {
   const out: string[] = [];
@@ -128,13 +94,11 @@ function notes(req: SipRequest, policy: ValidationPolicy): string {
     // RFC 4475 §3.2.1 badbranch: the cookie without an identifier.
     out.push('branch is the bare magic cookie: RFC 2543 transaction matching');
   }
-  if (!req.has('Max-Forwards') && policy.role === 'forward') {
-    out.push('no Max-Forwards: the proxy adds one (RFC 3261 §16.6)');
-  }
-  if (req.get('Max-Forwards') !== undefined && policy.role === 'forward') {
-    if (req.method === 'OPTIONS' && /^\s*0+\s*$/.test(req.get('Max-Forwards') ?? '')) {
+  if (policy.role === 'forward') {
+    const mf = getMaxForwards(req);
+    if (mf === undefined) out.push('no Max-Forwards: the proxy adds one (RFC 3261 §16.6)');
+    else if (mf === 0)
       out.push('OPTIONS with Max-Forwards 0: answered here (RFC 3261 §16.3 step 3)');
-    }
   }
   return out.length === 0 ? 'ok' : `ok; ${out.join('; ')}`;
 }
