@@ -32,7 +32,7 @@ export const SipErrorCode = {
   CSeqMismatch: 'SIP_CSEQ_MISMATCH',
   /** A scalar (CSeq number, Max-Forwards, Expires, status code) is out of range. */
   ScalarOutOfRange: 'SIP_SCALAR_OUT_OF_RANGE',
-  /** Request-URI scheme is not supported (not sip/sips/tel). RFC 3261 §8.2.2.1 → 416. */
+  /** Request-URI scheme is not supported (p2psip routes sip/sips only; tel: has no route). RFC 3261 §8.2.2.1 → 416. */
   UnsupportedUriScheme: 'SIP_UNSUPPORTED_URI_SCHEME',
   /** Max-Forwards reached 0 on a request that must be forwarded. RFC 3261 §16.3 → 483. */
   TooManyHops: 'SIP_TOO_MANY_HOPS',
