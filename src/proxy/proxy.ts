@@ -4,7 +4,7 @@
  * responses back. Pure of I/O: it speaks to the world through the ports in
  * ./ports.ts.
  *
- *   check → authorize-origin → route-set → registrar → node-itself
+ *   check-request → authorize-origin → route-set → registrar → node-itself
  *         → local-delivery (from a peer) → remote-lookup (from our softphone)
  */
 import { SipError } from '../sip/errors.js';
@@ -12,7 +12,6 @@ import {
   formatVia,
   generateBranch,
   getCSeq,
-  getMaxForwards,
   getTo,
   makeResponse,
   splitList,
@@ -25,26 +24,19 @@ import { decrementMaxForwards, recordRouteEntries, type Side } from './routing.j
 import type { ProxyEnv, ProxyStep, RequestContext } from './step.js';
 import { reject } from './step.js';
 import { authorizeOrigin } from './steps/authorize-origin.js';
+import { checkRequest } from './steps/check-request.js';
 import { localDelivery } from './steps/local-delivery.js';
 import { nodeItself } from './steps/node-itself.js';
 import { registrarStep } from './steps/registrar.js';
 import { remoteLookup } from './steps/remote-lookup.js';
 import { routeSet } from './steps/route-set.js';
 
-/** Max-Forwards exhausted: RFC 3261 §16.3 step 3 → 483 (OPTIONS to us is answered first). */
-const checkHops: ProxyStep = {
-  name: 'check-hops',
-  process({ req }) {
-    return getMaxForwards(req) === 0 ? reject(483, 'Too Many Hops') : { action: 'continue' };
-  },
-};
-
 export const DEFAULT_CHAIN: readonly ProxyStep[] = [
+  checkRequest,
   authorizeOrigin,
   routeSet,
   registrarStep,
   nodeItself,
-  checkHops,
   localDelivery,
   remoteLookup,
 ];

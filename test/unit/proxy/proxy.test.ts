@@ -248,3 +248,19 @@ Content-Length: 0
   );
   assert.ok(serializeMessage(h.sent[0]!.req).length > 0);
 });
+
+test('the chain starts with the RFC checks: Max-Forwards 0 → 483, Proxy-Require unknown → 420', async () => {
+  const h = harness();
+  const zero = invite();
+  zero.set('Max-Forwards', '0');
+  await h.proxy.onRequest(zero, local, h.serverTx);
+  const ext = invite({ branch: 'z9hG4bK-ext' });
+  ext.append('Proxy-Require', 'foo-ext');
+  await h.proxy.onRequest(ext, local, h.serverTx);
+  assert.deepEqual(
+    h.responses.map((r) => r.status),
+    [483, 420],
+  );
+  assert.equal(h.responses[1]!.get('Unsupported'), 'foo-ext');
+  assert.equal(h.sent.length, 0);
+});
