@@ -286,6 +286,53 @@ test('idle close (no frames, no holders), then a new connect works', async () =>
   assert.equal(second.holders, 0);
 });
 
+test('close() is graceful: the last frame arrives and both ends close normally; open is observable', async () => {
+  const ka = keyPair();
+  const kb = keyPair();
+  const opens = subscribe<{ remotePublicKey: string; localPublicKey: string; direction: string }>(
+    'p2psip:tunnel:open',
+  );
+  cleanups.push(() => opens.stop());
+  const b = await callee(kb, [ka]);
+  const inbound = next<[Tunnel]>(b, 'tunnel');
+  const ta = await endpoint().connect(kb.publicKey, { keyPair: ka });
+  const [tb] = await inbound;
+  const lastAtB = next<[Uint8Array, Tunnel]>(b, 'sip');
+  const closedAtB = next<[unknown]>(tb, 'close');
+  ta.sendSip(utf8('BYE sip:bob@example.org SIP/2.0\r\n\r\n'));
+  await ta.close();
+  assert.deepEqual((await lastAtB)[0], utf8('BYE sip:bob@example.org SIP/2.0\r\n\r\n'));
+  assert.equal((await closedAtB)[0], null);
+  assert.equal(ta.closeReason, null);
+  assert.ok(ta.isClosed && tb.isClosed);
+  const seen = await opens.next(
+    (m) => m.localPublicKey === toHex(kb.publicKey) && m.remotePublicKey === toHex(ka.publicKey),
+  );
+  assert.equal(seen.direction, 'inbound');
+});
+
+test('a throwing listener closes only its own tunnel, not the endpoint or the process', async () => {
+  const ka = keyPair();
+  const kb = keyPair();
+  const b = await callee(kb, [ka]);
+  let calls = 0;
+  b.on('sip', () => {
+    calls++;
+    if (calls === 1) throw new Error('proxy bug');
+  });
+  const a = endpoint();
+  const first = await a.connect(kb.publicKey, { keyPair: ka });
+  const closed = next<[unknown]>(first, 'close');
+  first.sendSip(INVITE);
+  await closed;
+  const second = await a.connect(kb.publicKey, { keyPair: ka });
+  assert.notEqual(second, first);
+  const delivered = next<[Uint8Array, Tunnel]>(b, 'sip');
+  second.sendSip(OK);
+  assert.deepEqual((await delivered)[0], OK);
+  assert.equal(calls, 2);
+});
+
 /** Opens a raw secret stream (no tunnel layer) to `publicKey`, closed after the file's tests. */
 async function rawConnect(publicKey: Uint8Array, kp: DhtKeyPair): Promise<SecretStream> {
   const dht = createDht({ bootstrap: testnet.bootstrap, host: '127.0.0.1' });
