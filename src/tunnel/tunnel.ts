@@ -88,7 +88,6 @@ function mapSocketError(err: DhtError, wasReady: boolean): TunnelError {
 
 export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly direction: TunnelDirection;
-  readonly localPublicKey: Uint8Array;
   /** Resolves on 'ready'; rejects with the close reason if the tunnel closes first. */
   readonly ready: Promise<void>;
   /** Resolves when the tunnel has fully closed. */
@@ -100,7 +99,10 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #local: Hello;
   #peer: Hello | null = null;
   #version = 0;
+  #localPublicKey: Uint8Array;
   #remotePublicKey: Uint8Array | null;
+  /** The handshake itself holds the tunnel: idle time counts from 'ready'. */
+  #releaseHandshakeHold: () => void;
   #controlHandler: TunnelOptions['controlHandler'];
   #closeGraceMs: number;
   #clock: IdleClock;
@@ -115,7 +117,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   constructor(socket: SecretStream, options: TunnelOptions) {
     super();
     this.direction = options.direction;
-    this.localPublicKey = new Uint8Array(options.localPublicKey);
+    this.#localPublicKey = new Uint8Array(options.localPublicKey);
     this.#socket = socket;
     this.#remotePublicKey = copyOrNull(socket.remotePublicKey);
     const maxFramePayload = options.maxFramePayload ?? DEFAULT_MAX_FRAME_PAYLOAD;
@@ -133,6 +135,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       () => this.#closeGracefully(TunnelError.idle(options.idleTimeoutMs)),
       this.#clock,
     );
+    this.#releaseHandshakeHold = this.#idle.hold();
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -162,14 +165,18 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#write(FrameType.Control, encodeHello(this.#local));
   }
 
-  /** The peer's authenticated public key (Noise IK); for inbound tunnels known once open. */
+  /** The peer's key as the Noise IK handshake authenticated it (a copy). */
   get remotePublicKey(): Uint8Array {
-    if (this.#remotePublicKey === null) throw TunnelError.closed('tunnel (not yet open)');
-    return this.#remotePublicKey;
+    return new Uint8Array(this.#remoteKey());
   }
 
   get remoteKeyHex(): string {
-    return toHex(this.remotePublicKey);
+    return toHex(this.#remoteKey());
+  }
+
+  /** Our key on this connection (a copy). */
+  get localPublicKey(): Uint8Array {
+    return new Uint8Array(this.#localPublicKey);
   }
 
   /** The transport address the SIP core sees for this peer (src/sip/transport.ts). */
@@ -248,6 +255,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#socket.destroy();
   }
 
+  #remoteKey(): Uint8Array {
+    if (this.#remotePublicKey === null) throw TunnelError.closed('tunnel (not yet open)');
+    return this.#remotePublicKey;
+  }
+
   #assertSendable(): void {
     if (this.#ending || this.#isClosed) throw TunnelError.closed();
     if (this.#peer === null) throw TunnelError.closed('tunnel (hello not finished)');
@@ -316,6 +328,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       this.#version = negotiateVersion(this.#local, peer);
       this.#peer = peer;
       this.#remotePublicKey ??= copyOrNull(this.#socket.remotePublicKey);
+      this.#releaseHandshakeHold();
       this.emit('ready');
       this.#resolveReady();
       return;
