@@ -1,0 +1,15 @@
+/** The lookup layer: one interface, its backends and the loopback testnet (docs/overlay.md). */
+export * from './checks.js';
+export * from './clock.js';
+export * from './diagnostics.js';
+export * from './errors.js';
+export * from './hyperdht.js';
+export {
+  type BootstrapNode,
+  type DhtKeyPair,
+  loadHyperDht,
+  type OverlayDht,
+} from './hyperdht-api.js';
+export * from './lookup-service.js';
+export * from './memory.js';
+export * from './testnet.js';
