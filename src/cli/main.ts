@@ -3,9 +3,11 @@
  */
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
+import { init } from './commands/init.js';
 import { sipLint } from './commands/sip-lint.js';
+import { whoami } from './commands/whoami.js';
 
-const COMMANDS: Command[] = [sipLint];
+const COMMANDS: Command[] = [init, whoami, sipLint];
 
 const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),

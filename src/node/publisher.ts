@@ -1,0 +1,114 @@
+/**
+ * Keeps the node's registration package in the lookup service while a
+ * softphone is registered: publish on the first binding, refresh before it
+ * lapses, withdraw when the last binding goes (RFC 3261 registration →
+ * P2P publication, as in the seed).
+ */
+
+import type { Identity } from '../identity/identity.js';
+import { openKey } from '../identity/open-key.js';
+import type { LookupService } from '../overlay/lookup-service.js';
+import { encodePackage } from '../package/encode.js';
+import type { PackageContact } from '../package/fields.js';
+import type { Store } from '../store/store.js';
+
+/** Store counter holding the last package / record sequence number (only grows, survives restarts). */
+export const SEQ_COUNTER = 'package.seq';
+
+export interface PublisherOptions {
+  lookup: LookupService;
+  identity: Identity;
+  store: Store;
+  /** How peers reach us: our tunnel key(s). */
+  contacts: () => PackageContact[];
+  /** Lifetime of a published package. Default 3600 s. */
+  ttlSeconds?: number;
+  /** Refresh this long before expiry. Default: at half the lifetime. */
+  refreshSeconds?: number;
+  now?: () => number;
+  log: (level: 'debug' | 'info' | 'warn', msg: string) => void;
+}
+
+export class PackagePublisher {
+  readonly #o: Required<Omit<PublisherOptions, 'refreshSeconds'>> & { refreshSeconds: number };
+  #timer: NodeJS.Timeout | undefined;
+  #published = false;
+  /** Serialises publish/withdraw so they land in call order. */
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: PublisherOptions) {
+    const ttl = opts.ttlSeconds ?? 3600;
+    this.#o = {
+      now: Date.now,
+      ...opts,
+      ttlSeconds: ttl,
+      refreshSeconds: opts.refreshSeconds ?? ttl / 2,
+    };
+  }
+
+  get published(): boolean {
+    return this.#published;
+  }
+
+  /** The current signed package (also sent to peers when a tunnel opens). */
+  currentPackage(contacts = this.#o.contacts()): { bytes: Uint8Array; seq: number } {
+    const seq = this.#o.store.incrementCounter(SEQ_COUNTER);
+    const created = Math.floor(this.#o.now() / 1000);
+    const bytes = encodePackage(
+      { seq, created, expires: created + this.#o.ttlSeconds, contacts },
+      this.#o.identity,
+    );
+    return { bytes, seq };
+  }
+
+  /** Publishes now and keeps refreshing until `withdraw()` or `close()`. */
+  publish(): Promise<void> {
+    return this.#enqueue(async () => {
+      const { bytes, seq } = this.currentPackage();
+      await this.#o.lookup.publish(openKey(this.#o.identity.aor), bytes, {
+        ttlSeconds: this.#o.ttlSeconds,
+        seq,
+      });
+      this.#published = true;
+      this.#o.log('info', `published registration package seq=${seq} (${bytes.length} bytes)`);
+      this.#schedule();
+    });
+  }
+
+  /** Removes the package from the lookup service and stops refreshing. */
+  withdraw(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return this.#enqueue(async () => {
+      if (!this.#published) return;
+      await this.#o.lookup.withdraw(openKey(this.#o.identity.aor));
+      this.#published = false;
+      this.#o.log('info', 'withdrew registration package');
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.publish().catch((err: unknown) => {
+        this.#o.log('warn', `refresh failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.#schedule();
+      });
+    }, this.#o.refreshSeconds * 1000);
+    this.#timer.unref();
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(() => (this.#closed ? undefined : job()));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
