@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash, hkdfSync } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -197,6 +198,20 @@ test('X25519 from Ed25519 identities: both sides derive the same secret', () => 
     () => x25519Shared(x25519SecretFromEd25519Seed(a), new Uint8Array(32)),
     (e) => code(e) === CryptoErrorCode.BadPoint,
   );
+});
+
+test('Ed25519 → X25519 conversion equals libsodium crypto_sign_ed25519_{pk,sk}_to_curve25519', () => {
+  const sodium = createRequire(import.meta.url)('sodium-native');
+  for (let i = 0; i < 5; i++) {
+    const seed = randomBytes(32);
+    const pub = ed25519PublicKey(seed);
+    const xPub = Buffer.alloc(32);
+    sodium.crypto_sign_ed25519_pk_to_curve25519(xPub, Buffer.from(pub));
+    assert.equal(toHex(x25519PublicFromEd25519(pub)), xPub.toString('hex'));
+    const xSec = Buffer.alloc(32);
+    sodium.crypto_sign_ed25519_sk_to_curve25519(xSec, Buffer.concat([seed, pub]));
+    assert.equal(toHex(x25519SecretFromEd25519Seed(seed)), xSec.toString('hex'));
+  }
 });
 
 test('length asserts name the input', () => {

@@ -4,6 +4,7 @@
 // library) over the documented signing input, independently of our code.
 import assert from 'node:assert/strict';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { fromHex, toHex, utf8 } from '../../../src/crypto/index.js';
@@ -78,3 +79,14 @@ for (const v of golden.vectors) {
     assert.equal(fields.aor, v.aor);
   });
 }
+
+test('docs/protocol.md prints the same golden vectors', () => {
+  const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
+  for (const v of golden.vectors) {
+    assert.ok(doc.includes(v.package), `${v.name}: package bytes`);
+    assert.ok(doc.includes(v.openKey), `${v.name}: open key`);
+  }
+  const first = golden.vectors[0]!;
+  for (const s of [first.seed, first.publicKey, first.signature, first.signedText])
+    assert.ok(doc.includes(s), s);
+});
