@@ -5,9 +5,11 @@ import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
 import { init } from './commands/init.js';
 import { sipLint } from './commands/sip-lint.js';
+import { start } from './commands/start.js';
+import { testnet } from './commands/testnet.js';
 import { whoami } from './commands/whoami.js';
 
-const COMMANDS: Command[] = [init, whoami, sipLint];
+const COMMANDS: Command[] = [init, whoami, start, testnet, sipLint];
 
 const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),
@@ -19,7 +21,7 @@ function help(io: CliIo): void {
   io.stdout('Usage: p2psip <command> [options]\n\nCommands:');
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   for (const c of COMMANDS) io.stdout(`  ${c.name.padEnd(width)}  ${c.summary}`);
-  io.stdout('\nRun `p2psip help <command>` for a command\'s options.');
+  io.stdout("\nRun `p2psip help <command>` for a command's options.");
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {

@@ -7,13 +7,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CONFIG_FILE, defaultConfig, loadConfig, writeConfig } from '../../config/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { normalizeAor } from '../../identity/aor.js';
 import { IdentityError } from '../../identity/errors.js';
 import { Identity } from '../../identity/identity.js';
 import { Store } from '../../store/store.js';
+import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -92,20 +92,5 @@ function ensureConfig(home: string, warn: (line: string) => void): void {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     warn(`p2psip init: warning: kept the existing config, which is invalid: ${err.message}`);
-  }
-}
-
-type Spec = Record<string, { type: 'string' | 'boolean' }>;
-
-/** node:util parseArgs, strict, no positionals; its errors become usage errors. */
-export function parseCommandArgs(
-  argv: string[],
-  options: Spec,
-): Record<string, string | boolean | undefined> {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false })
-      .values as Record<string, string | boolean | undefined>;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
   }
 }

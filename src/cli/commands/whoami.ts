@@ -5,9 +5,9 @@
  */
 import { Identity } from '../../identity/identity.js';
 import { Store } from '../../store/store.js';
+import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parseCommandArgs } from './init.js';
 
 export const whoami: Command = {
   name: 'whoami',

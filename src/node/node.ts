@@ -1,0 +1,349 @@
+/**
+ * The composition root: the one place that wires concrete parts together.
+ *
+ *   softphone ⇄ TransportLayer (src/net) ⇄ TransactionLayer (src/sip/transaction)
+ *                                              ⇅ TU
+ *                                           SipProxy (src/proxy: chain of steps)
+ *                          registrar ─ PackagePublisher ─┐        │ Resolver
+ *                                                        ▼        ▼
+ *                                            LookupService (src/overlay, HyperDHT)
+ *   peer node ⇄ TunnelEndpoint (src/tunnel, Noise over HyperDHT) ⇄ TransactionLayer
+ *
+ * Everything above the CLI talks to a node only through this class.
+ */
+
+import { loadConfig } from '../config/config.js';
+import { fromHex } from '../crypto/bytes.js';
+import { Identity } from '../identity/identity.js';
+import { TransportLayer } from '../net/transport-layer.js';
+import { HyperDhtLookup } from '../overlay/hyperdht.js';
+import { loadHyperDht, type OverlayDht } from '../overlay/hyperdht-api.js';
+import type { LookupService } from '../overlay/lookup-service.js';
+import type { Origin, TransactionPort } from '../proxy/ports.js';
+import { SipProxy } from '../proxy/proxy.js';
+import { Registrar } from '../proxy/registrar.js';
+import { parseMessage, serializeMessage } from '../sip/message/index.js';
+import type { SipMessage } from '../sip/message/message.js';
+import type { TransactionSender } from '../sip/transaction/transaction.js';
+import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
+import type { Inbound, TransportAddress } from '../sip/transport.js';
+import { Store } from '../store/store.js';
+import type { TunnelDht } from '../tunnel/dht.js';
+import { TunnelEndpoint } from '../tunnel/endpoint.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import type { LogFn } from './log.js';
+import { PeerIdentities } from './peer-identity.js';
+import { PackagePublisher } from './publisher.js';
+import { PackageResolver } from './resolver.js';
+
+/** The one HyperDHT node a p2psip node runs: both interfaces, plus start-up and address. */
+type NodeDht = OverlayDht &
+  TunnelDht & {
+    ready(): Promise<void>;
+    address(): { host: string; port: number };
+    destroy(): Promise<void>;
+  };
+
+export interface NodeOptions {
+  /** The node's home folder (made by `p2psip init`). */
+  home: string;
+  /** Overrides config sip.host / sip.port. */
+  sipHost?: string;
+  sipPort?: number;
+  /** Overrides config overlay.bootstrap ("host:port" entries). */
+  bootstrap?: string[];
+  log: LogFn;
+  /** Test hook: shorter SIP timers (T1 in ms). */
+  t1?: number;
+  /** Tunnel connect limit (ms); the caller gets 480 after it. Default 5000. */
+  connectTimeoutMs?: number;
+}
+
+export interface NodeInfo {
+  aor: string;
+  publicKey: string;
+  sip: { host: string; port: number };
+  bootstrap: string[];
+  dht: { host: string; port: number };
+}
+
+export class P2pSipNode {
+  readonly info: NodeInfo;
+  readonly #store: Store;
+  readonly #dht: NodeDht;
+  readonly #lookup: LookupService;
+  readonly #endpoint: TunnelEndpoint;
+  readonly #transport: TransportLayer;
+  readonly #transactions: TransactionLayer;
+  readonly #registrar: Registrar;
+  readonly #publisher: PackagePublisher;
+  readonly #proxy: SipProxy;
+  readonly #peers: PeerIdentities;
+  readonly #log: LogFn;
+  readonly #expiryTimer: NodeJS.Timeout;
+  /** The tunnel each peer key last spoke through (responses and requests go back on it). */
+  readonly #tunnels = new Map<string, Tunnel>();
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    info: NodeInfo;
+    store: Store;
+    dht: NodeDht;
+    lookup: LookupService;
+    endpoint: TunnelEndpoint;
+    transport: TransportLayer;
+    identity: Identity;
+    opts: NodeOptions;
+  }) {
+    const { store, identity, opts } = parts;
+    this.info = parts.info;
+    this.#store = store;
+    this.#dht = parts.dht;
+    this.#lookup = parts.lookup;
+    this.#endpoint = parts.endpoint;
+    this.#transport = parts.transport;
+    this.#log = opts.log;
+    const log = opts.log;
+    const keyPair = identity.hyperdhtKeyPair();
+
+    this.#registrar = new Registrar({ aor: identity.aor });
+    this.#publisher = new PackagePublisher({
+      lookup: this.#lookup,
+      identity,
+      store,
+      contacts: () => [{ transport: 'hyperdht', key: identity.publicKey }],
+      log,
+    });
+    let introduction: { bytes: Uint8Array; at: number } | undefined;
+    this.#peers = new PeerIdentities({
+      endpoint: this.#endpoint,
+      store,
+      ownPackage: () => {
+        // Re-sign at most every 10 minutes; the package is valid for an hour.
+        if (!introduction || Date.now() - introduction.at > 600_000) {
+          introduction = { bytes: this.#publisher.currentPackage().bytes, at: Date.now() };
+        }
+        return introduction.bytes;
+      },
+      log,
+    });
+
+    const sender: TransactionSender = {
+      send: (msg, to) => this.#send(msg, to, keyPair),
+    };
+    this.#transactions = new TransactionLayer({
+      sender,
+      ...(opts.t1 ? { t1: opts.t1 } : {}),
+      user: {
+        onRequest: (tx, inbound) => {
+          const req = tx.request;
+          const origin = this.#origin(inbound);
+          if (req.method === 'CANCEL') this.#proxy.onCancel(req, tx);
+          else void this.#proxy.onRequest(req, origin, tx);
+        },
+        onAck: (inbound) => {
+          if (inbound.message.kind === 'request')
+            void this.#proxy.onAck(inbound.message, this.#origin(inbound));
+        },
+        onStrayResponse: (inbound) => {
+          log(
+            'debug',
+            `dropped a stray ${inbound.message.kind === 'response' ? inbound.message.status : ''} response`,
+          );
+        },
+        onMalformed: (inbound, err) =>
+          log('info', `unmatchable message from ${inbound.source.host}: ${err.message}`),
+      },
+    });
+    const port: TransactionPort = {
+      sendRequest: (req, dest, h) => {
+        try {
+          this.#transactions.sendRequest(req, dest, {
+            onResponse: (res) => h.onResponse(res),
+            onTimeout: () => h.onTimeout(),
+            onTransportError: (err) => h.onTransportError(err),
+          });
+        } catch (err) {
+          h.onTransportError(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+      sendStateless: (req, dest) => {
+        this.#send(req, dest, keyPair).catch((err: unknown) =>
+          log(
+            'info',
+            `could not forward ${req.method}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
+      },
+    };
+    this.#proxy = new SipProxy({
+      transactions: port,
+      env: {
+        aor: identity.aor,
+        route: {
+          localHost: this.info.sip.host,
+          localPort: this.info.sip.port,
+          tunnelKeys: new Set([identity.publicKeyHex]),
+        },
+        registrar: this.#registrar,
+        resolver: new PackageResolver({ lookup: this.#lookup, store, log }),
+        onBindingsChanged: () => this.#syncPublication(),
+        log,
+      },
+    });
+
+    this.#transport.onMessage = (inbound) => this.#transactions.receive(inbound);
+    this.#endpoint.on('sip', (bytes, tunnel) => this.#fromTunnel(bytes, tunnel));
+    this.#expiryTimer = setInterval(() => {
+      if (this.#registrar.expire()) this.#syncPublication();
+    }, 5_000);
+    this.#expiryTimer.unref();
+  }
+
+  /** Opens the home, binds SIP, joins the DHT and listens for peers. */
+  static async start(opts: NodeOptions): Promise<P2pSipNode> {
+    const store = Store.open(opts.home, { create: false });
+    const cleanup: Array<() => unknown> = [() => store.close()];
+    try {
+      const record = store.getIdentity();
+      if (!record)
+        throw new Error(
+          `no identity in ${opts.home}: run \`p2psip init --home ${opts.home} --aor AOR\` first`,
+        );
+      const identity = Identity.fromRecord(record);
+      const config = loadConfig(opts.home);
+      const bootstrap = opts.bootstrap ?? config.overlay.bootstrap;
+      if (
+        config.overlay.network === 'public' &&
+        opts.bootstrap === undefined &&
+        bootstrap.length === 0
+      ) {
+        throw new Error(
+          'overlay.network "public" is not supported by this build yet; give a bootstrap list',
+        );
+      }
+      // One DHT node serves lookups and tunnels. The bootstrap list is always
+      // explicit: hyperdht would take a missing one to mean the public network.
+      const HyperDHT = loadHyperDht();
+      const dht = new HyperDHT({
+        bootstrap: [...bootstrap],
+        host: config.overlay.host,
+        port: config.overlay.port,
+      }) as NodeDht;
+      cleanup.push(() => dht.destroy());
+      await dht.ready();
+      const lookup = new HyperDhtLookup({ dht });
+      cleanup.push(() => lookup.close());
+      const endpoint = new TunnelEndpoint({
+        dht,
+        // Open mode (issue 3): anyone may open a tunnel; the proxy checks who
+        // they are (IDENTITY) before routing anything. Issue 4 narrows this.
+        accept: () => true,
+        connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      });
+      cleanup.push(() => endpoint.close());
+      await endpoint.listen(identity.hyperdhtKeyPair());
+      const transport = await TransportLayer.listen({
+        host: opts.sipHost ?? config.sip.host,
+        port: opts.sipPort ?? config.sip.port,
+        udp: config.sip.transports.includes('udp'),
+        tcp: config.sip.transports.includes('tcp'),
+      });
+      const address = dht.address();
+      const info: NodeInfo = {
+        aor: identity.aor,
+        publicKey: identity.publicKeyHex,
+        sip: { host: transport.address('udp').host, port: transport.port },
+        bootstrap,
+        dht: { host: address.host, port: address.port },
+      };
+      return new P2pSipNode({ info, store, dht, lookup, endpoint, transport, identity, opts });
+    } catch (err) {
+      for (const c of cleanup.reverse()) await c();
+      throw err;
+    }
+  }
+
+  /** Withdraws the package, closes every socket, tunnel and timer. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#expiryTimer);
+    try {
+      await Promise.race([
+        this.#publisher.withdraw(),
+        new Promise((r) => setTimeout(r, 3000).unref()),
+      ]);
+    } catch (err) {
+      this.#log('warn', `withdraw failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.#publisher.close();
+    this.#proxy.close();
+    this.#transactions.close();
+    this.#peers.close();
+    await this.#transport.close();
+    await this.#endpoint.close();
+    await this.#lookup.close();
+    await this.#dht.destroy();
+    this.#store.close();
+  }
+
+  #syncPublication(): void {
+    const job = this.#registrar.registered ? this.#publisher.publish() : this.#publisher.withdraw();
+    job.catch((err: unknown) =>
+      this.#log('warn', `publication failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  #origin(inbound: Inbound): Origin {
+    if (inbound.source.protocol !== 'tunnel') return { kind: 'local', flow: inbound.source };
+    const tunnel = this.#tunnels.get(inbound.source.host);
+    return {
+      kind: 'tunnel',
+      peerKey: inbound.source.host,
+      peerAor: tunnel ? this.#peers.aorOf(tunnel) : undefined,
+    };
+  }
+
+  #fromTunnel(bytes: Uint8Array, tunnel: Tunnel): void {
+    let message: SipMessage;
+    try {
+      message = parseMessage(bytes);
+    } catch (err) {
+      this.#log(
+        'info',
+        `bad SIP from peer ${tunnel.remoteKeyHex.slice(0, 12)}…: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
+    const key = tunnel.remoteKeyHex;
+    this.#tunnels.set(key, tunnel);
+    tunnel.once('close', () => {
+      if (this.#tunnels.get(key) === tunnel) this.#tunnels.delete(key);
+    });
+    const source: TransportAddress = { protocol: 'tunnel', host: key, port: 0 };
+    this.#transactions.receive({
+      message,
+      source,
+      local: { protocol: 'tunnel', host: this.info.publicKey, port: 0 },
+    });
+  }
+
+  async #send(
+    msg: SipMessage,
+    to: TransportAddress,
+    keyPair: { publicKey: Uint8Array; secretKey: Uint8Array },
+  ): Promise<void> {
+    if (to.protocol !== 'tunnel') return this.#transport.send(msg, to);
+    let tunnel = this.#tunnels.get(to.host);
+    if (!tunnel?.isOpen) {
+      tunnel = await this.#endpoint.connect(fromHex(to.host), { keyPair });
+      this.#tunnels.set(to.host, tunnel);
+    }
+    this.#peers.introduce(tunnel);
+    tunnel.sendSip(serializeMessage(msg));
+  }
+}
