@@ -28,6 +28,8 @@ export const NS = {
   recordKey: 'p2psip/v1/record-key',
   /** Reserved (issue 4): KDF info for ratchet steps of pairwise secrets. */
   ratchet: 'p2psip/v1/ratchet',
+  /** Keyed hash: the per-(publisher, lookup key) seed a node announces and writes with. src/overlay/checks.ts */
+  overlayPublisher: 'p2psip/v1/overlay-publisher',
   /** Reserved (tunnel): Noise handshake prologue of node-to-node connections. */
   tunnelPrologue: 'p2psip/v1/tunnel-prologue',
 } as const;

@@ -13,7 +13,8 @@
  */
 
 import { loadConfig } from '../config/config.js';
-import { fromHex } from '../crypto/bytes.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
+import { randomBytes } from '../crypto/random.js';
 import { Identity } from '../identity/identity.js';
 import { TransportLayer } from '../net/transport-layer.js';
 import { HyperDhtLookup } from '../overlay/hyperdht.js';
@@ -232,7 +233,14 @@ export class P2pSipNode {
       }) as NodeDht;
       cleanup.push(() => dht.destroy());
       await dht.ready();
-      const lookup = new HyperDhtLookup({ dht });
+      // A persistent overlay seed: after a restart the node replaces its own
+      // record instead of leaving a stale second one (docs/overlay.md).
+      let seedHex = store.getKv('overlay.seed');
+      if (seedHex === undefined) {
+        seedHex = toHex(randomBytes(32));
+        store.setKv('overlay.seed', seedHex);
+      }
+      const lookup = new HyperDhtLookup({ dht, seed: fromHex(seedHex) });
       cleanup.push(() => lookup.close());
       const endpoint = new TunnelEndpoint({
         dht,

@@ -3,9 +3,11 @@
  * the per-(publisher, key) identity, seq bookkeeping and find deadlines.
  * Keeping them here makes the backends agree on edge cases by construction.
  */
+
 import { concatBytes, toHex, utf8 } from '../crypto/bytes.js';
 import { ed25519PublicKey } from '../crypto/ed25519.js';
 import { blake2b } from '../crypto/hash.js';
+import { NS } from '../crypto/ns.js';
 import { OverlayError } from './errors.js';
 import {
   type FindOptions,
@@ -66,11 +68,8 @@ export function keyHex(key: Uint8Array): string {
   return toHex(key);
 }
 
-/**
- * Domain-separation label of the per-(publisher, key) seed.
- * TODO(lead): move into the NS table in src/crypto/ns.ts (owned elsewhere).
- */
-export const PUBLISHER_LABEL = 'p2psip/v1/overlay-publisher';
+/** Domain-separation label of the per-(publisher, key) seed (the NS table). */
+export const PUBLISHER_LABEL = NS.overlayPublisher;
 
 /**
  * The 32-byte Ed25519 seed a node publishes with under `key`: keyed
