@@ -6,13 +6,11 @@
 
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
-import { createRequire } from 'node:module';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { equalBytes, fromHex, toHex, utf8 } from '../../../src/crypto/bytes.js';
 import { ed25519PublicKey } from '../../../src/crypto/ed25519.js';
 import { randomBytes } from '../../../src/crypto/random.js';
 import {
-  type BootstrapNode,
   createDht,
   type DhtKeyPair,
   encodeFrame,
@@ -29,26 +27,14 @@ import {
   tunnelErrorCode,
 } from '../../../src/tunnel/index.js';
 
-interface Testnet {
-  bootstrap: BootstrapNode[];
-  destroy(): Promise<void>;
-}
-const createTestnet = createRequire(import.meta.url)('hyperdht/testnet.js') as (
-  size: number,
-  options: { host: string },
-) => Promise<Testnet>;
+import { useTestnet } from '../../helpers/testnet.js';
 
-let testnet: Testnet;
+// Registered before the testnet's own teardown, so endpoints close while the network is up.
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-before(async () => {
-  testnet = await createTestnet(3, { host: '127.0.0.1' });
-});
-
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
-  await testnet.destroy();
 });
+const testnet = await useTestnet({ nodes: 3 });
 
 function keyPair(): DhtKeyPair {
   const seed = randomBytes(32);
