@@ -33,13 +33,12 @@ export function serializeMessage(msg: SipMessage): Buffer {
   const bodyLen = msg.body.length;
   let lengthDone = false;
   for (const h of msg.headers) {
-    const name = canonicalHeaderName(h.name);
+    const name = wireName(h.name);
     if (name === 'Content-Length') {
       if (!lengthDone) head += `Content-Length: ${bodyLen}\r\n`;
       lengthDone = true;
       continue;
     }
-    if (!isToken(name)) throw SipError.badHeader(`malformed header name ${JSON.stringify(name)}`);
     if (hasCrLf(h.value)) throw SipError.badHeaderValue(name, 'CR or LF in value');
     head += `${name}: ${h.value}\r\n`;
   }
@@ -50,6 +49,18 @@ export function serializeMessage(msg: SipMessage): Buffer {
   out.write(head, 0, headLen, 'utf8');
   out.set(msg.body, headLen);
   return out;
+}
+
+/** Names as held → canonical, validated as tokens; bounded so odd input cannot grow it. */
+const NAMES = new Map<string, string>();
+function wireName(held: string): string {
+  let name = NAMES.get(held);
+  if (name === undefined) {
+    name = canonicalHeaderName(held);
+    if (!isToken(name)) throw SipError.badHeader(`malformed header name ${JSON.stringify(name)}`);
+    if (NAMES.size < 1024) NAMES.set(held, name);
+  }
+  return name;
 }
 
 function hasCrLf(s: string): boolean {
