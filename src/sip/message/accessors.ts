@@ -31,6 +31,8 @@ const K_FROM = 2;
 const K_TO = 3;
 const K_CSEQ = 4;
 const K_CONTACT = 5;
+const K_ROUTE = 6;
+const K_RECORD_ROUTE = 7;
 
 function first(msg: SipMessage, name: string): HeaderField | undefined {
   for (const h of msg.headers) if (h.name === name) return h;
@@ -147,4 +149,37 @@ export function getContacts(msg: SipMessage): NameAddr[] | '*' {
     return '*';
   }
   return out;
+}
+
+const parseRouteLine = (v: string) => splitList(v).map((item) => parseNameAddr(item, 'Route'));
+const parseRecordRouteLine = (v: string) =>
+  splitList(v).map((item) => parseNameAddr(item, 'Record-Route'));
+
+function nameAddrList(
+  msg: SipMessage,
+  name: string,
+  kind: number,
+  parse: (v: string) => NameAddr[],
+): NameAddr[] {
+  const out: NameAddr[] = [];
+  for (const h of msg.headers) if (h.name === name) out.push(...cached(msg, h, kind, parse));
+  return out;
+}
+
+/** Every Route value in order, across lines (RFC 3261 §20.34). [] when there is none. */
+export function getRoutes(msg: SipMessage): NameAddr[] {
+  return nameAddrList(msg, 'Route', K_ROUTE, parseRouteLine);
+}
+
+/** Every Record-Route value in order, across lines (RFC 3261 §20.30). [] when there is none. */
+export function getRecordRoutes(msg: SipMessage): NameAddr[] {
+  return nameAddrList(msg, 'Record-Route', K_RECORD_ROUTE, parseRecordRouteLine);
+}
+
+/**
+ * All items of a list header across its lines (RFC 3261 §7.3.1), e.g. the
+ * option-tags of Require / Proxy-Require / Supported or the methods of Allow.
+ */
+export function getList(msg: SipMessage, name: string): string[] {
+  return msg.getLines(name).flatMap(splitList);
 }

@@ -8,7 +8,10 @@ import {
   getCSeq,
   getExpires,
   getFrom,
+  getList,
   getMaxForwards,
+  getRecordRoutes,
+  getRoutes,
   getTo,
   getVias,
   parseMessage,
@@ -169,4 +172,42 @@ test('the cache does not show in equality checks or JSON', () => {
   getFrom(a);
   assert.deepStrictEqual(a, b);
   assert.equal(JSON.stringify(a), JSON.stringify(b));
+});
+
+test('Route / Record-Route: name-addr lists across lines, in order; errors name the header', () => {
+  const m = msgWith(
+    'Record-Route: <sip:p2.example.com;lr>, <sip:p1.example.com;lr>',
+    'Route: <sip:[::1]:5070;lr;transport=tcp>',
+    'Record-Route: <sip:p0.example.com;lr>;x=1',
+  );
+  assert.deepEqual(
+    getRecordRoutes(m).map((na) => [
+      na.uri.host,
+      na.uri.params.has('lr'),
+      Object.fromEntries(na.params),
+    ]),
+    [
+      ['p2.example.com', true, {}],
+      ['p1.example.com', true, {}],
+      ['p0.example.com', true, { x: '1' }],
+    ],
+  );
+  assert.deepEqual(
+    getRoutes(m).map((na) => [na.uri.host, na.uri.port, na.uri.params.get('transport')]),
+    [['[::1]', 5070, 'tcp']],
+  );
+  assert.deepEqual(getRoutes(msgWith()), []);
+  throwsSip(
+    () => getRecordRoutes(msgWith('Record-Route: <sip:a b>')),
+    SipErrorCode.BadUri,
+    'Record-Route',
+  );
+  throwsSip(() => getRoutes(msgWith('Route: <sip:a@b>;;')), SipErrorCode.BadHeaderValue, 'Route');
+});
+
+test('getList: items of a list header across lines', () => {
+  const m = msgWith('Supported: replaces, 100rel', 'k: path,', 'Proxy-Require: foo');
+  assert.deepEqual(getList(m, 'Supported'), ['replaces', '100rel', 'path']);
+  assert.deepEqual(getList(m, 'proxy-require'), ['foo']);
+  assert.deepEqual(getList(m, 'Require'), []);
 });

@@ -27,7 +27,10 @@ import {
   getCSeq,
   getExpires,
   getFrom,
+  getList,
   getMaxForwards,
+  getRecordRoutes,
+  getRoutes,
   getTo,
   getVias,
   type HeaderField,
@@ -464,6 +467,9 @@ function exerciseAccessors(m: SipMessage): void {
     ['getContacts', () => getContacts(m)],
     ['getExpires', () => getExpires(m)],
     ['getContentLength', () => getContentLength(m)],
+    ['getRoutes', () => getRoutes(m)],
+    ['getRecordRoutes', () => getRecordRoutes(m)],
+    ['getList', () => getList(m, 'Supported')],
     ['parseRequestUri', () => m instanceof SipRequest && parseRequestUri(m.uri)],
     ['makeResponse', () => m instanceof SipRequest && serializeMessage(makeResponse(m, 200))],
   ];
@@ -475,7 +481,7 @@ test('(b) mutated messages: parseMessage and every accessor throw only SipError;
     generated.map((g) => serializeMessage(g.message)),
     fc
       .constantFrom(
-        'INVITE sip:bob@example.org SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5062;branch=z9hG4bK1;rport\r\nMax-Forwards: 70\r\nTo: <sip:bob@example.org>\r\nFrom: "Alice" <sip:alice@example.org>;tag=7c41\r\nCall-ID: 5a3e9c1d\r\nCSeq: 22153 INVITE\r\nContact: <sip:alice@127.0.0.1:5062;transport=udp>;expires=60\r\nContent-Type: application/sdp\r\nContent-Length: 10\r\n\r\nv=0\r\ns=-\r\n',
+        'INVITE sip:bob@example.org SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5062;branch=z9hG4bK1;rport\r\nMax-Forwards: 70\r\nRoute: <sip:p1.example.org;lr>, <sip:[::1]:5070;lr>\r\nSupported: replaces, 100rel\r\nTo: <sip:bob@example.org>\r\nFrom: "Alice" <sip:alice@example.org>;tag=7c41\r\nCall-ID: 5a3e9c1d\r\nCSeq: 22153 INVITE\r\nContact: <sip:alice@127.0.0.1:5062;transport=udp>;expires=60\r\nContent-Type: application/sdp\r\nContent-Length: 10\r\n\r\nv=0\r\ns=-\r\n',
       )
       .map((t) => Buffer.from(t)),
   );
