@@ -4,9 +4,11 @@ import { SipErrorCode } from '../../../../src/sip/errors.js';
 import { SipRequest } from '../../../../src/sip/message/message.js';
 import { createCancel } from '../../../../src/sip/transaction/ack-cancel.js';
 import { TransactionErrorCode } from '../../../../src/sip/transaction/errors.js';
+import { resolveTimers } from '../../../../src/sip/transaction/timers.js';
 import { TransactionState } from '../../../../src/sip/transaction/transaction.js';
 import {
   answerCancel,
+  flush,
   idle,
   inbound,
   PEER,
@@ -129,6 +131,13 @@ test('RFC 2543 (no magic cookie): retransmissions, CANCEL and ACK match by the o
   );
   assert.equal(inviteTx.state, TransactionState.Confirmed);
   assert.equal(h.user.acks.length, 1);
+  // Once Timer I has ended the transaction, the same ACK matches nothing.
+  h.clock.advance(5000);
+  assert.equal(inviteTx.state, TransactionState.Terminated);
+  h.layer.receive(
+    inbound(request({ method: 'ACK', branch: 'legacy1', cseq: 9, toTag: 'uas-tag' })),
+  );
+  assert.equal(h.user.acks.length, 2);
 });
 
 test('RFC 2543 and RFC 3261 keys never cross', () => {
@@ -238,4 +247,27 @@ test('close() clears every timer and silences every transaction', () => {
   assert.equal(tu.terminated, 0);
   h.layer.receive(inbound(request({ branch: 'z9hG4bKafter' })));
   assert.equal(h.user.requests.length, 1, 'receive() after close() is ignored');
+});
+
+test('a send that throws synchronously is reported as a transport error', async () => {
+  const h = setup();
+  h.sender.send = () => {
+    throw new Error('cannot serialise');
+  };
+  const tu = new RecordingClientUser();
+  const tx = h.layer.sendRequest(request({ method: 'OPTIONS' }), PEER, tu);
+  await flush();
+  assert.equal(tu.transportErrors[0]?.code, TransactionErrorCode.Transport);
+  assert.match(tu.transportErrors[0]!.message, /cannot serialise/);
+  assert.equal(tx.state, TransactionState.Terminated);
+  assert.ok(idle(h.layer, h.clock));
+});
+
+test('timer settings: RFC defaults, and values that break the schedule are refused', () => {
+  assert.deepEqual(resolveTimers(), { t1: 500, t2: 4000, t4: 5000, timerD: 32000, tryingDelay: 0 });
+  assert.equal(setup({ t1: 20 }).layer.config.t1, 20);
+  assert.throws(() => resolveTimers({ t1: 0 }), RangeError);
+  assert.throws(() => resolveTimers({ t1: 500, t2: 100 }), RangeError);
+  assert.throws(() => resolveTimers({ t4: -1 }), RangeError);
+  assert.throws(() => resolveTimers({ tryingDelay: Number.NaN }), RangeError);
 });
