@@ -36,6 +36,9 @@ abstract class MessageBase {
 
   static {
     headerViews = (msg) => {
+      // An object that merely looks like a message (not constructed by these
+      // classes) has no cache slot: it gets a throwaway map, never a TypeError.
+      if (!(#views in msg)) return new Map();
       msg.#views ??= new Map();
       return msg.#views;
     };

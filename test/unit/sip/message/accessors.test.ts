@@ -211,3 +211,17 @@ test('getList: items of a list header across lines', () => {
   assert.deepEqual(getList(m, 'proxy-require'), ['foo']);
   assert.deepEqual(getList(m, 'Require'), []);
 });
+
+test('accessors also work on a message-shaped object not built by the classes', () => {
+  const real = msgWith('Via: SIP/2.0/UDP a;branch=z9hG4bK1', 'CSeq: 4 OPTIONS');
+  const lookalike = Object.assign(Object.create(Object.getPrototypeOf(real)), {
+    kind: 'request',
+    method: 'OPTIONS',
+    uri: 'sip:b@x',
+    version: 'SIP/2.0',
+    headers: real.headers,
+    body: real.body,
+  }) as typeof real;
+  assert.equal(topVia(lookalike)?.host, 'a');
+  assert.equal(getCSeq(lookalike).seq, 4);
+});
