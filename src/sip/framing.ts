@@ -96,24 +96,23 @@ export class StreamFramer {
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let pos = 0;
-    // Fast path: nothing buffered, so whole messages inside the chunk are cut
-    // out of it directly (no copy). Only the tail of the chunk gets buffered.
-    if (this.len === 0) {
-      pos = this.frameDirect(data, out);
-      if (this.error !== undefined || pos === data.length) return out;
-    }
     while (pos < data.length && this.error === undefined) {
+      // Fast path: nothing buffered, so whole messages inside the chunk are
+      // cut out of it directly (no copy); only an incomplete tail is buffered.
+      if (this.len === 0) {
+        pos = this.frameDirect(data, pos, out);
+        if (this.error !== undefined || pos === data.length) break;
+      }
       pos = this.feed(data, pos, out);
     }
     return out;
   }
 
   /**
-   * Frames messages that lie wholly inside `data` from offset 0; stops at the
+   * Frames messages that lie wholly inside `data` from `pos`; stops at the
    * first incomplete one and returns its start (which `feed` then buffers).
    */
-  private frameDirect(data: Buffer, out: Uint8Array[]): number {
-    let pos = 0;
+  private frameDirect(data: Buffer, pos: number, out: Uint8Array[]): number {
     for (;;) {
       pos = this.skipKeepAlives(data, pos, data.length);
       if (pos === data.length) return pos;

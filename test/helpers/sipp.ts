@@ -42,6 +42,8 @@ export interface SippOptions {
   timeoutSec?: number;
   /** Further arguments, appended before the target. */
   args?: string[];
+  /** The executable (default 'sipp', looked up on PATH). */
+  bin?: string;
 }
 
 export interface SippResult {
@@ -101,7 +103,7 @@ export async function startSipp(opts: SippOptions): Promise<SippProcess> {
     ...(opts.args ?? []),
     ...(opts.target !== undefined ? [opts.target] : []),
   ];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.bin ?? 'sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (err: NodeJS.ErrnoException) =>

@@ -17,7 +17,7 @@ import {
   topVia,
 } from '../../src/sip/message/index.js';
 import type { Inbound } from '../../src/sip/transport.js';
-import { describeSipp, runSipp, sippFixture } from '../helpers/sipp.js';
+import { describeSipp, runSipp, SIPP_NOT_FOUND, sippFixture } from '../helpers/sipp.js';
 import { within } from '../unit/net/helpers.js';
 
 let layer: TransportLayer;
@@ -73,6 +73,14 @@ for (const transport of ['u1', 't1'] as const) {
     }
   });
 }
+
+test('without sipp installed the helper fails with what to install (never a skip)', async () => {
+  await assert.rejects(
+    runSipp({ builtin: 'uac', bin: 'sipp-not-installed-here', target: '127.0.0.1:9' }),
+    (e) => e instanceof Error && e.message === SIPP_NOT_FOUND,
+  );
+  assert.equal(SIPP_NOT_FOUND, 'sipp not found: apt-get install sip-tester');
+});
 
 const MALFORMED =
   'OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n' +
