@@ -168,3 +168,21 @@ export function parseDigits(s: string, start = 0, end: number = s.length): numbe
   }
   return n > Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : n;
 }
+
+/** ASCII lowercase, without allocating when `s` has no uppercase letter. */
+export function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
+  }
+  return s;
+}
+
+/** ASCII uppercase, without allocating when `s` has no lowercase letter. */
+export function upper(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return s.toUpperCase();
+  }
+  return s;
+}

@@ -5,7 +5,7 @@
  * are kept as written (a quoted-string keeps its quotes: use `unquote`).
  */
 import { SipError } from '../errors.js';
-import { C_TOKEN, is, scanQuoted, scanToken, skipWs } from './chars.js';
+import { C_TOKEN, is, lower, scanQuoted, scanToken, skipWs } from './chars.js';
 
 /** token chars plus ":" "[" "]" (host values such as received=2001:db8::1 or [::1]). */
 function isValueChar(c: number): boolean {
@@ -32,7 +32,7 @@ export function parseParams(
     i = skipWs(s, i + 1, end);
     const nameEnd = scanToken(s, i, end);
     if (nameEnd === i) throw SipError.badHeaderValue(header, 'empty parameter');
-    const name = s.slice(i, nameEnd).toLowerCase();
+    const name = lower(s.slice(i, nameEnd));
     let value: string | null = null;
     i = skipWs(s, nameEnd, end);
     if (i < end && s.charCodeAt(i) === 0x3d) {

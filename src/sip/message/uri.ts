@@ -4,7 +4,7 @@
  * (as UTF-8) and re-escaped on format, so parseUri(formatUri(u)) equals u.
  */
 import { SipError } from '../errors.js';
-import { C_HEX, C_HNV, C_PARAM, C_PASSWORD, C_SCHEME, C_USER, is } from './chars.js';
+import { C_HEX, C_HNV, C_PARAM, C_PASSWORD, C_SCHEME, C_USER, is, lower } from './chars.js';
 import { isHost } from './host.js';
 import type { SipUri } from './types.js';
 
@@ -187,15 +187,6 @@ export function formatUri(uri: SipUri): string {
     sep = '&';
   }
   return out;
-}
-
-/** ASCII lowercase without allocating when already lowercase. */
-function lower(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return s.toLowerCase();
-  }
-  return s;
 }
 
 function bad(

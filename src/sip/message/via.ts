@@ -4,7 +4,7 @@
  * around ":" and parameters around ";" and "=".
  */
 import { SipError } from '../errors.js';
-import { C_HOST, is, parseDigits, scanToken, skipWs } from './chars.js';
+import { C_HOST, is, lower, parseDigits, scanToken, skipWs, upper } from './chars.js';
 import { isHost, isIPv4, isIPv6 } from './host.js';
 import { formatParams, parseParams } from './params.js';
 import type { Via } from './types.js';
@@ -24,11 +24,11 @@ export function parseVia(value: string): Via[] {
     i = slash(s, nameEnd, end);
     const verEnd = scanToken(s, i, end);
     if (verEnd === i) throw SipError.badHeaderValue(H, 'missing protocol version');
-    const proto = `${s.slice(nameStart, nameEnd).toUpperCase()}/${s.slice(i, verEnd).toUpperCase()}`;
+    const proto = `${upper(s.slice(nameStart, nameEnd))}/${upper(s.slice(i, verEnd))}`;
     i = slash(s, verEnd, end);
     const trEnd = scanToken(s, i, end);
     if (trEnd === i) throw SipError.badHeaderValue(H, 'missing transport');
-    const transport = s.slice(i, trEnd).toUpperCase();
+    const transport = upper(s.slice(i, trEnd));
     i = skipWs(s, trEnd, end);
     if (i === trEnd) throw SipError.badHeaderValue(H, 'missing whitespace before sent-by');
 
@@ -42,7 +42,7 @@ export function parseVia(value: string): Via[] {
     const via: Via = {
       protocol: proto,
       transport,
-      host: s.slice(i, hostEnd).toLowerCase(),
+      host: lower(s.slice(i, hostEnd)),
       params: new Map(),
     };
     i = skipWs(s, hostEnd, end);
