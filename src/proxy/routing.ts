@@ -17,7 +17,7 @@
  * none left, the Request-URI decides the next hop.
  */
 
-import { parseNameAddr, splitList } from '../sip/message/index.js';
+import { formatNameAddr, getRoutes } from '../sip/message/index.js';
 import type { SipRequest } from '../sip/message/message.js';
 import type { SipUri } from '../sip/message/types.js';
 import type { TransportAddress } from '../sip/transport.js';
@@ -82,11 +82,6 @@ export function recordRouteEntries(
   return out === inn ? [out] : [out, inn];
 }
 
-/** All Route values of a request, in order, each as its own string. */
-export function routeValues(req: SipRequest): string[] {
-  return req.getLines('Route').flatMap(splitList);
-}
-
 /**
  * RFC 3261 §16.4: "If the first value in the Route header field indicates
  * this proxy, the proxy MUST remove that value from the request." With double
@@ -94,20 +89,19 @@ export function routeValues(req: SipRequest): string[] {
  * number of entries removed.
  */
 export function popOwnRoutes(id: NodeRouteIdentity, req: SipRequest): number {
-  const values = routeValues(req);
+  const routes = getRoutes(req);
   let n = 0;
-  while (n < values.length && isOwnUri(id, parseNameAddr(values[n]!, 'Route').uri)) n++;
+  while (n < routes.length && isOwnUri(id, routes[n]!.uri)) n++;
   if (n > 0) {
     req.remove('Route');
-    for (const v of values.slice(n)) req.append('Route', v);
+    for (const r of routes.slice(n)) req.append('Route', formatNameAddr(r));
   }
   return n;
 }
 
 /** The URI of the first Route value, if any. */
 export function topRoute(req: SipRequest): SipUri | undefined {
-  const first = routeValues(req)[0];
-  return first === undefined ? undefined : parseNameAddr(first, 'Route').uri;
+  return getRoutes(req)[0]?.uri;
 }
 
 /** RFC 3261 §16.6 step 3: decrement Max-Forwards, adding 70 when absent. */

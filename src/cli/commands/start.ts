@@ -12,6 +12,7 @@
 
 import { consoleLogger } from '../../node/log.js';
 import { P2pSipNode } from '../../node/node.js';
+import { removeRuntime, writeRuntime } from '../../node/runtime.js';
 import { parseCommandArgs, parseHostPort } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -55,6 +56,13 @@ export const start: Command = {
       log,
     });
     const { info } = node;
+    writeRuntime(args.home, {
+      pid: process.pid,
+      aor: info.aor,
+      publicKey: info.publicKey,
+      sip: info.sip,
+      startedAt: new Date().toISOString(),
+    });
     if (args.json) {
       io.stdout(
         JSON.stringify({
@@ -85,6 +93,7 @@ export const start: Command = {
       process.on('SIGINT', onInt);
       process.on('SIGTERM', onTerm);
     });
+    removeRuntime(args.home);
     await node.stop();
     log('info', 'stopped');
     return 0;
