@@ -35,7 +35,14 @@ test('systemClock timers fire and can be cancelled', async () => {
   let fired = 0;
   const cancelled = systemClock.setTimeout(() => fired++, 1);
   cancelled.cancel();
-  await new Promise<void>((resolve) => systemClock.setTimeout(resolve, 5));
+  // systemClock timers are unref'd (they must not keep a node alive): hold
+  // the event loop open with a ref'd timer while waiting for one.
+  const keepAlive = setTimeout(() => {}, 10_000);
+  try {
+    await new Promise<void>((resolve) => systemClock.setTimeout(resolve, 5));
+  } finally {
+    clearTimeout(keepAlive);
+  }
   assert.equal(fired, 0);
   assert.ok(Math.abs(systemClock.now() - Date.now()) < 1000);
 });
