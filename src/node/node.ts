@@ -15,10 +15,10 @@
 import { loadConfig } from '../config/config.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
+import { createHyperDht, type HyperDht } from '../dht/hyperdht.js';
 import { Identity } from '../identity/identity.js';
 import { TransportLayer } from '../net/transport-layer.js';
 import { HyperDhtLookup } from '../overlay/hyperdht.js';
-import { loadHyperDht, type OverlayDht } from '../overlay/hyperdht-api.js';
 import type { LookupService } from '../overlay/lookup-service.js';
 import type { Origin, TransactionPort } from '../proxy/ports.js';
 import { SipProxy } from '../proxy/proxy.js';
@@ -29,21 +29,12 @@ import type { TransactionSender } from '../sip/transaction/transaction.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { Inbound, TransportAddress } from '../sip/transport.js';
 import { Store } from '../store/store.js';
-import type { TunnelDht } from '../tunnel/dht.js';
 import { TunnelEndpoint } from '../tunnel/endpoint.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
 import { PeerIdentities } from './peer-identity.js';
 import { PackagePublisher } from './publisher.js';
 import { PackageResolver } from './resolver.js';
-
-/** The one HyperDHT node a p2psip node runs: both interfaces, plus start-up and address. */
-type NodeDht = OverlayDht &
-  TunnelDht & {
-    ready(): Promise<void>;
-    address(): { host: string; port: number };
-    destroy(): Promise<void>;
-  };
 
 export interface NodeOptions {
   /** The node's home folder (made by `p2psip init`). */
@@ -71,7 +62,7 @@ export interface NodeInfo {
 export class P2pSipNode {
   readonly info: NodeInfo;
   readonly #store: Store;
-  readonly #dht: NodeDht;
+  readonly #dht: HyperDht;
   readonly #lookup: LookupService;
   readonly #endpoint: TunnelEndpoint;
   readonly #transport: TransportLayer;
@@ -89,7 +80,7 @@ export class P2pSipNode {
   private constructor(parts: {
     info: NodeInfo;
     store: Store;
-    dht: NodeDht;
+    dht: HyperDht;
     lookup: LookupService;
     endpoint: TunnelEndpoint;
     transport: TransportLayer;
@@ -225,12 +216,11 @@ export class P2pSipNode {
       }
       // One DHT node serves lookups and tunnels. The bootstrap list is always
       // explicit: hyperdht would take a missing one to mean the public network.
-      const HyperDHT = loadHyperDht();
-      const dht = new HyperDHT({
-        bootstrap: [...bootstrap],
+      const dht = createHyperDht({
+        bootstrap,
         host: config.overlay.host,
         port: config.overlay.port,
-      }) as NodeDht;
+      });
       cleanup.push(() => dht.destroy());
       await dht.ready();
       // A persistent overlay seed: after a restart the node replaces its own

@@ -118,7 +118,7 @@ export async function startTestnet(opts: TestnetOptions = {}): Promise<Testnet> 
         ...(i === 0
           ? { bootstrap: [], port, anyPort: opts.port === undefined }
           : { bootstrap, port: await freeUdpPort(host) }),
-      }) as TestnetNode;
+      }) as unknown as TestnetNode;
       nodes.push(node);
       if (loggers.has(i)) logs.set(i, hookRequests(node, i, maxLog, opts.onRequest));
       await node.fullyBootstrapped();

@@ -24,6 +24,7 @@ import {
   type TunnelEndpointOptions,
   TunnelErrorCode,
   type TunnelRejectMessage,
+  toDhtKeyPair,
   tunnelErrorCode,
 } from '../../../src/tunnel/index.js';
 
@@ -323,7 +324,7 @@ test('a throwing listener closes only its own tunnel, not the endpoint or the pr
 async function rawConnect(publicKey: Uint8Array, kp: DhtKeyPair): Promise<SecretStream> {
   const dht = createDht({ bootstrap: testnet.bootstrap, host: '127.0.0.1' });
   cleanups.push(() => dht.destroy());
-  const socket = dht.connect(Buffer.from(publicKey), { keyPair: kp });
+  const socket = dht.connect(Buffer.from(publicKey), { keyPair: toDhtKeyPair(kp) });
   socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.on('open', resolve);
