@@ -5,14 +5,8 @@
  * identity is kept unless --force, because replacing it loses the old key and
  * every friend who pinned it will refuse the new one.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { CONFIG_FILE, defaultConfig, loadConfig, writeConfig } from '../../config/config.js';
-import { ConfigError } from '../../config/errors.js';
-import { normalizeAor } from '../../identity/aor.js';
+import { type InitHomeResult, initHome } from '../../home/home.js';
 import { IdentityError } from '../../identity/errors.js';
-import { Identity } from '../../identity/identity.js';
-import { Store } from '../../store/store.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -39,58 +33,32 @@ export const init: Command = {
     });
     if (typeof home !== 'string' || home === '') throw new UsageError('--home DIR is required');
     if (typeof aorText !== 'string') throw new UsageError('--aor AOR is required');
-    let aor: string;
+    let result: InitHomeResult;
     try {
-      aor = normalizeAor(aorText);
+      result = initHome(home, aorText, { force: force === true });
     } catch (err) {
       if (err instanceof IdentityError) throw new UsageError(err.message);
       throw err;
     }
-
-    const store = Store.open(home);
-    try {
-      const existing = store.getIdentity();
-      if (existing && !force) {
-        io.stderr(
-          `p2psip init: ${store.homeDir} already has an identity (${existing.aor}); ` +
-            'use --force to replace it (the old key is lost)',
-        );
-        return 1;
-      }
-      const identity = Identity.generate(aor);
-      const record = identity.toRecord();
-      try {
-        store.setIdentity(record, { replace: true });
-      } finally {
-        record.seed.fill(0);
-        identity.wipe();
-      }
-      if (existing) {
-        io.stderr(
-          `p2psip init: replaced the identity of ${existing.aor} (old key ${Buffer.from(existing.publicKey).toString('hex')})`,
-        );
-        existing.seed.fill(0);
-      }
-      ensureConfig(store.homeDir, io.stderr);
-      io.stdout(`aor: ${identity.aor}`);
-      io.stdout(`publicKey: ${identity.publicKeyHex}`);
-      return 0;
-    } finally {
-      store.close();
+    if (!result.created) {
+      io.stderr(
+        `p2psip init: ${result.homeDir} already has an identity (${result.existing.aor}); ` +
+          'use --force to replace it (the old key is lost)',
+      );
+      return 1;
     }
+    if (result.replaced) {
+      io.stderr(
+        `p2psip init: replaced the identity of ${result.replaced.aor} (old key ${result.replaced.publicKey})`,
+      );
+    }
+    if (result.configProblem !== undefined) {
+      io.stderr(
+        `p2psip init: warning: kept the existing config, which is invalid: ${result.configProblem}`,
+      );
+    }
+    io.stdout(`aor: ${result.aor}`);
+    io.stdout(`publicKey: ${result.publicKey}`);
+    return 0;
   },
 };
-
-/** Writes the default config if none exists; warns (never overwrites) when an existing one is invalid. */
-function ensureConfig(home: string, warn: (line: string) => void): void {
-  if (!existsSync(join(home, CONFIG_FILE))) {
-    writeConfig(home, defaultConfig());
-    return;
-  }
-  try {
-    loadConfig(home);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    warn(`p2psip init: warning: kept the existing config, which is invalid: ${err.message}`);
-  }
-}
