@@ -255,7 +255,10 @@ export class P2pSipNode {
         bootstrap,
         dht: { host: address.host, port: address.port },
       };
-      return new P2pSipNode({ info, store, dht, lookup, endpoint, transport, identity, opts });
+      const node = new P2pSipNode({ info, store, dht, lookup, endpoint, transport, identity, opts });
+      // Until a softphone registers, the AOR is known to be reachable-but-offline.
+      node.#syncPublication();
+      return node;
     } catch (err) {
       for (const c of cleanup.reverse()) await c();
       throw err;
@@ -290,7 +293,8 @@ export class P2pSipNode {
   }
 
   #syncPublication(): void {
-    const job = this.#registrar.registered ? this.#publisher.publish() : this.#publisher.withdraw();
+    // No softphone left: say so (an offline package, so callers get 480, not 404).
+    const job = this.#publisher.publish(this.#registrar.registered);
     job.catch((err: unknown) =>
       this.#log('warn', `publication failed: ${err instanceof Error ? err.message : String(err)}`),
     );

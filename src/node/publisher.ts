@@ -36,6 +36,7 @@ export class PackagePublisher {
   /** Serialises publish/withdraw so they land in call order. */
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #online = true;
 
   constructor(opts: PublisherOptions) {
     const ttl = opts.ttlSeconds ?? 3600;
@@ -62,16 +63,22 @@ export class PackagePublisher {
     return { bytes, seq };
   }
 
-  /** Publishes now and keeps refreshing until `withdraw()` or `close()`. */
-  publish(): Promise<void> {
+  /**
+   * Publishes now and keeps refreshing until `withdraw()` or `close()`.
+   * `online: false` publishes the package with no contacts: "this AOR exists
+   * and its node runs, but no softphone is registered", so callers get 480
+   * rather than 404.
+   */
+  publish(online = true): Promise<void> {
+    this.#online = online;
     return this.#enqueue(async () => {
-      const { bytes, seq } = this.currentPackage();
+      const { bytes, seq } = this.currentPackage(this.#online ? this.#o.contacts() : []);
       await this.#o.lookup.publish(openKey(this.#o.identity.aor), bytes, {
         ttlSeconds: this.#o.ttlSeconds,
         seq,
       });
       this.#published = true;
-      this.#o.log('info', `published registration package seq=${seq} (${bytes.length} bytes)`);
+      this.#o.log('info', `published ${this.#online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`);
       this.#schedule();
     });
   }
@@ -98,7 +105,7 @@ export class PackagePublisher {
     clearTimeout(this.#timer);
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
-      this.publish().catch((err: unknown) => {
+      this.publish(this.#online).catch((err: unknown) => {
         this.#o.log('warn', `refresh failed: ${err instanceof Error ? err.message : String(err)}`);
         this.#schedule();
       });

@@ -129,7 +129,12 @@ export class SipProxy {
   async onAck(ack: SipRequest, origin: Origin): Promise<void> {
     try {
       const result = await this.#runChain(ack, origin, this.#stopped.signal);
-      if (result.action !== 'forward') return; // an ACK is never answered
+      if (result.action !== 'forward') {
+        // An ACK is never answered; say why it went nowhere.
+        const why = result.action === 'reject' ? `${result.rejection.status} ${result.rejection.reason}` : result.action;
+        this.#env.log('debug', `ACK for ${ack.get('Call-ID')} not forwarded: ${why}`);
+        return;
+      }
       const out = this.#prepare(ack, origin, result.target);
       this.#tx.sendStateless(out.request, out.dest);
     } catch (err) {

@@ -32,7 +32,7 @@ export function deliverLocally({ req, env }: RequestContext): StepResult | undef
     }
     return forwardTo(b, formatUri(b.contact.uri));
   }
-  const match = bindings.find((b) => sameContact(b, uri.host, uri.port, uri.user));
+  const match = bindings.find((b) => sameContact(b, uri.host, uri.port));
   return match ? forwardTo(match, undefined) : undefined;
 }
 
@@ -46,12 +46,13 @@ function forwardTo(b: Binding, requestUri: string | undefined): StepResult {
   };
 }
 
-function sameContact(
-  b: Binding,
-  host: string,
-  port: number | undefined,
-  user: string | undefined,
-): boolean {
+/**
+ * A Request-URI that names one of our softphones: its registered Contact's
+ * host:port or the flow it registered from (the user part may differ between
+ * REGISTER and dialog Contacts, e.g. sipp, so it is not compared).
+ */
+function sameContact(b: Binding, host: string, port: number | undefined): boolean {
   const c = b.contact.uri;
-  return c.host === host && (c.port ?? 5060) === (port ?? 5060) && (c.user ?? '') === (user ?? '');
+  const p = port ?? 5060;
+  return (c.host === host && (c.port ?? 5060) === p) || (b.flow.host === host && b.flow.port === p);
 }
