@@ -322,15 +322,21 @@ export class P2pSipNode {
       return;
     }
     const key = tunnel.remoteKeyHex;
-    this.#tunnels.set(key, tunnel);
-    tunnel.once('close', () => {
-      if (this.#tunnels.get(key) === tunnel) this.#tunnels.delete(key);
-    });
+    this.#remember(key, tunnel);
     const source: TransportAddress = { protocol: 'tunnel', host: key, port: 0 };
     this.#transactions.receive({
       message,
       source,
       local: { protocol: 'tunnel', host: this.info.publicKey, port: 0 },
+    });
+  }
+
+  /** The tunnel a peer key speaks through; forgotten when it closes. */
+  #remember(key: string, tunnel: Tunnel): void {
+    if (this.#tunnels.get(key) === tunnel) return;
+    this.#tunnels.set(key, tunnel);
+    tunnel.once('close', () => {
+      if (this.#tunnels.get(key) === tunnel) this.#tunnels.delete(key);
     });
   }
 
@@ -343,7 +349,7 @@ export class P2pSipNode {
     let tunnel = this.#tunnels.get(to.host);
     if (!tunnel?.isOpen) {
       tunnel = await this.#endpoint.connect(fromHex(to.host), { keyPair });
-      this.#tunnels.set(to.host, tunnel);
+      this.#remember(to.host, tunnel);
     }
     this.#peers.introduce(tunnel);
     tunnel.sendSip(serializeMessage(msg));
