@@ -22,13 +22,13 @@ import { HyperDhtLookup } from '../overlay/hyperdht.js';
 import type { LookupService } from '../overlay/lookup-service.js';
 import type { Origin, TransactionPort } from '../proxy/ports.js';
 import { SipProxy } from '../proxy/proxy.js';
-import { Registrar } from '../proxy/registrar.js';
-import { parseMessage, serializeMessage } from '../sip/message/index.js';
-import type { SipMessage } from '../sip/message/message.js';
+import { aorOf, Registrar } from '../proxy/registrar.js';
+import { getCallId, getFrom, getTo, parseMessage, serializeMessage } from '../sip/message/index.js';
+import type { SipMessage, SipRequest } from '../sip/message/message.js';
 import type { TransactionSender } from '../sip/transaction/transaction.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { Inbound, TransportAddress } from '../sip/transport.js';
-import { Store } from '../store/store.js';
+import { type CallLogEntry, type CallOutcome, Store } from '../store/store.js';
 import { TunnelEndpoint } from '../tunnel/endpoint.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
@@ -180,6 +180,7 @@ export class P2pSipNode {
         registrar: this.#registrar,
         resolver: new PackageResolver({ lookup: this.#lookup, store, log }),
         onBindingsChanged: () => this.#syncPublication(),
+        onInviteFinal: (req, origin, status) => this.#logCall(req, origin, status),
         log,
       },
     });
@@ -255,7 +256,16 @@ export class P2pSipNode {
         bootstrap,
         dht: { host: address.host, port: address.port },
       };
-      const node = new P2pSipNode({ info, store, dht, lookup, endpoint, transport, identity, opts });
+      const node = new P2pSipNode({
+        info,
+        store,
+        dht,
+        lookup,
+        endpoint,
+        transport,
+        identity,
+        opts,
+      });
       // Until a softphone registers, the AOR is known to be reachable-but-offline.
       node.#syncPublication();
       return node;
@@ -263,6 +273,11 @@ export class P2pSipNode {
       for (const c of cleanup.reverse()) await c();
       throw err;
     }
+  }
+
+  /** The newest entries of the durable call log. */
+  recentCalls(limit = 20): CallLogEntry[] {
+    return this.#store.listCalls({ limit });
   }
 
   /** Withdraws the package, closes every socket, tunnel and timer. Idempotent. */
@@ -290,6 +305,21 @@ export class P2pSipNode {
     await this.#lookup.close();
     await this.#dht.destroy();
     this.#store.close();
+  }
+
+  /** The durable call log: one row per INVITE that got a final answer. */
+  #logCall(req: SipRequest, origin: Origin, status: number): void {
+    try {
+      const other = origin.kind === 'local' ? getTo(req).uri : getFrom(req).uri;
+      this.#store.appendCall({
+        direction: origin.kind === 'local' ? 'out' : 'in',
+        peer: aorOf(other.user, other.host),
+        outcome: callOutcome(status, origin.kind === 'local' ? 'out' : 'in'),
+        callId: getCallId(req),
+      });
+    } catch (err) {
+      this.#log('warn', `call log: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   #syncPublication(): void {
@@ -354,4 +384,14 @@ export class P2pSipNode {
     this.#peers.introduce(tunnel);
     tunnel.sendSip(serializeMessage(msg));
   }
+}
+
+/** A final status as a call-log outcome. */
+export function callOutcome(status: number, direction: 'in' | 'out'): CallOutcome {
+  if (status >= 200 && status < 300) return 'answered';
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 487) return 'cancelled';
+  if (status === 403 || status === 603) return 'rejected';
+  if (direction === 'in' && (status === 408 || status === 480)) return 'missed';
+  return 'failed';
 }

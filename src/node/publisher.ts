@@ -78,7 +78,10 @@ export class PackagePublisher {
         seq,
       });
       this.#published = true;
-      this.#o.log('info', `published ${this.#online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`);
+      this.#o.log(
+        'info',
+        `published ${this.#online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`,
+      );
       this.#schedule();
     });
   }

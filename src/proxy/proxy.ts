@@ -55,11 +55,15 @@ class Forwarding {
   finalSent = false;
   provisionalSeen = false;
   cancelRequested = false;
+  /** The final status sent upstream (0 before). */
+  status = 0;
+  logged = false;
   forwarded: SipRequest | undefined;
   dest: TransportAddress | undefined;
   readonly abort = new AbortController();
   constructor(
     readonly req: SipRequest,
+    readonly origin: Origin,
     readonly serverTx: ServerTx,
   ) {}
 }
@@ -87,7 +91,7 @@ export class SipProxy {
 
   /** A new request with its server transaction (everything but ACK and CANCEL). */
   async onRequest(req: SipRequest, origin: Origin, serverTx: ServerTx): Promise<void> {
-    const fwd = new Forwarding(req, serverTx);
+    const fwd = new Forwarding(req, origin, serverTx);
     const key = req.method === 'INVITE' ? cancelKey(req) : undefined;
     if (key) this.#invites.set(key, fwd);
     try {
@@ -131,7 +135,10 @@ export class SipProxy {
       const result = await this.#runChain(ack, origin, this.#stopped.signal);
       if (result.action !== 'forward') {
         // An ACK is never answered; say why it went nowhere.
-        const why = result.action === 'reject' ? `${result.rejection.status} ${result.rejection.reason}` : result.action;
+        const why =
+          result.action === 'reject'
+            ? `${result.rejection.status} ${result.rejection.reason}`
+            : result.action;
         this.#env.log('debug', `ACK for ${ack.get('Call-ID')} not forwarded: ${why}`);
         return;
       }
@@ -243,6 +250,7 @@ export class SipProxy {
     if (res.status < 300) {
       // 2xx to INVITE are all forwarded, even after one was (forking downstream).
       fwd.finalSent = true;
+      fwd.status = res.status;
       fwd.serverTx.respond(up);
       this.#done(fwd);
       return;
@@ -273,11 +281,16 @@ export class SipProxy {
   #final(fwd: Forwarding, res: SipResponse): void {
     if (fwd.finalSent) return;
     fwd.finalSent = true;
+    fwd.status = res.status;
     fwd.serverTx.respond(res);
     this.#done(fwd);
   }
 
   #done(fwd: Forwarding): void {
+    if (fwd.req.method === 'INVITE' && !fwd.logged) {
+      fwd.logged = true;
+      this.#env.onInviteFinal?.(fwd.req, fwd.origin, fwd.status);
+    }
     const key = fwd.req.method === 'INVITE' ? cancelKey(fwd.req) : undefined;
     if (key && this.#invites.get(key) === fwd) this.#invites.delete(key);
   }

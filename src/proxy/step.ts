@@ -18,6 +18,8 @@ export interface ProxyEnv {
   readonly resolver: Resolver;
   /** Called after a REGISTER changed the bindings (publish / withdraw the package). */
   onBindingsChanged(): void;
+  /** An INVITE got its final answer (for the call log). Optional. */
+  onInviteFinal?(req: SipRequest, origin: Origin, status: number): void;
   log(level: 'debug' | 'info' | 'warn', msg: string): void;
 }
 

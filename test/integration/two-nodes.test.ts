@@ -199,6 +199,11 @@ test('INVITE / 180 / 200 / ACK / BYE through the tunnel, in-dialog requests foll
   );
   alicePhone.send(inDialog('BYE', 2), alice.info.sip.port);
   assert.equal((await alicePhone.finalFor('call-1', 'BYE')).status, 200);
+  // Both nodes logged the call durably.
+  const out = alice.recentCalls().find((c) => c.callId === 'call-1');
+  const inc = bob.recentCalls().find((c) => c.callId === 'call-1');
+  assert.deepEqual([out?.direction, out?.peer, out?.outcome], ['out', 'bob@example.org', 'answered']);
+  assert.deepEqual([inc?.direction, inc?.peer, inc?.outcome], ['in', 'alice@example.org', 'answered']);
 });
 
 test('REGISTER for a foreign AOR gets 403', async () => {
