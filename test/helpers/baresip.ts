@@ -50,6 +50,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit, signalChild } from './node-process.js';
 import { freePort } from './ports.js';
 
 export const BARESIP_NOT_FOUND = 'baresip not found: apt-get install baresip-core';
@@ -259,6 +260,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
   );
 
   const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  killOnExit(child, dir);
   try {
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -322,7 +324,7 @@ class BaresipProcess implements Baresip {
     child.stderr?.setEncoding('utf8').on('data', (d: string) => this.#onText('err', d));
     // stdin stays an open pipe: stdio.so polls it.
     child.stdin?.on('error', () => {});
-    const watchdog = setTimeout(() => signal(child, 'SIGKILL'), lifetimeMs);
+    const watchdog = setTimeout(() => signalChild(child, 'SIGKILL'), lifetimeMs);
     watchdog.unref();
     this.#exited = new Promise((resolve) => {
       child.once('close', (code, sig) => {
@@ -467,9 +469,12 @@ class BaresipProcess implements Baresip {
   async stop(): Promise<BaresipExit> {
     if (!this.#exit) {
       this.#socket?.destroy();
-      signal(this.#child, 'SIGTERM');
-      const second = setTimeout(() => signal(this.#child, 'SIGTERM'), TERM_GRACE_MS);
-      const kill = setTimeout(() => signal(this.#child, 'SIGKILL'), TERM_GRACE_MS + KILL_GRACE_MS);
+      signalChild(this.#child, 'SIGTERM');
+      const second = setTimeout(() => signalChild(this.#child, 'SIGTERM'), TERM_GRACE_MS);
+      const kill = setTimeout(
+        () => signalChild(this.#child, 'SIGKILL'),
+        TERM_GRACE_MS + KILL_GRACE_MS,
+      );
       await this.#exited;
       clearTimeout(second);
       clearTimeout(kill);
@@ -572,13 +577,4 @@ function tcpPortFree(port: number): Promise<boolean> {
       server.close(() => resolve(true)),
     );
   });
-}
-
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(child.pid, sig);
-  } catch {
-    // already gone
-  }
 }

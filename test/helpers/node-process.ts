@@ -27,6 +27,7 @@
  * it with createTempHome() + initNode() and remove it with removeHome().
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
@@ -200,6 +201,7 @@ export async function startNode(opts: NodeOptions): Promise<NodeProcess> {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killOnExit(child, ownHome ? home : undefined);
   const proc = new NodeChild(child, home, ownHome, opts.lifetimeMs ?? 600_000);
   try {
     proc.ready = await proc.waitReady(opts.readyTimeoutMs ?? 30_000, args);
@@ -233,7 +235,7 @@ class NodeChild implements NodeProcess {
     this.#ownHome = ownHome;
     child.stdout?.setEncoding('utf8').on('data', (d: string) => this.#onText('out', d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => this.#onText('err', d));
-    const watchdog = setTimeout(() => signal(child, 'SIGKILL'), lifetimeMs);
+    const watchdog = setTimeout(() => signalChild(child, 'SIGKILL'), lifetimeMs);
     watchdog.unref();
     this.exited = new Promise((resolve) => {
       child.once('error', () => {});
@@ -284,8 +286,8 @@ class NodeChild implements NodeProcess {
 
   async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<NodeExit> {
     if (!this.#exit) {
-      signal(this.#child, sig);
-      const kill = setTimeout(() => signal(this.#child, 'SIGKILL'), STOP_GRACE_MS);
+      signalChild(this.#child, sig);
+      const kill = setTimeout(() => signalChild(this.#child, 'SIGKILL'), STOP_GRACE_MS);
       await this.exited;
       clearTimeout(kill);
     }
@@ -363,11 +365,12 @@ function runCli(argv: string[], timeoutMs: number): Promise<CliResult> {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    killOnExit(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => signal(child, 'SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => signalChild(child, 'SIGKILL'), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -401,7 +404,31 @@ function isLoopback(host: string): boolean {
   return host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+/** Children still running (with a folder to remove), killed if the test process exits without stopping them. */
+const live = new Map<ChildProcess, string | undefined>();
+let exitHookInstalled = false;
+
+/**
+ * Registers `child` to be SIGKILLed, and `folder` removed, if this process
+ * exits while the child still runs (a test that forgot stop(), an uncaught
+ * error). A SIGKILL of the test process itself cannot be covered.
+ */
+export function killOnExit(child: ChildProcess, folder?: string): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const [c, dir] of live) {
+        signalChild(c, 'SIGKILL');
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+  live.set(child, folder);
+  child.once('close', () => live.delete(child));
+}
+
+/** Sends `sig` to `child` by PID unless it has already exited. */
+export function signalChild(child: ChildProcess, sig: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(child.pid, sig);
