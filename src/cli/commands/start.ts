@@ -49,53 +49,58 @@ export const start: Command = {
       for (const b of bootstrap) parseHostPort(b, '--bootstrap');
     }
     const log = consoleLogger(args.verbose ? 'debug' : 'info');
-    const node = await P2pSipNode.start({
-      home: args.home,
-      ...(sip ? { sipHost: sip.host, sipPort: sip.port } : {}),
-      ...(bootstrap ? { bootstrap } : {}),
-      log,
+    // Signal handlers go in before the ready line: a supervisor may send
+    // SIGTERM the moment it reads it, and must get a clean withdraw + exit 0.
+    let stopRequested!: (signal: string) => void;
+    const stopped = new Promise<string>((resolve) => {
+      stopRequested = resolve;
     });
-    const { info } = node;
-    writeRuntime(args.home, {
-      pid: process.pid,
-      aor: info.aor,
-      publicKey: info.publicKey,
-      sip: info.sip,
-      startedAt: new Date().toISOString(),
-    });
-    if (args.json) {
-      io.stdout(
-        JSON.stringify({
-          event: 'ready',
-          aor: info.aor,
-          publicKey: info.publicKey,
-          sip: info.sip,
-          bootstrap: info.bootstrap,
-          dht: info.dht,
-        }),
-      );
-    } else {
-      const host = info.sip.host.includes(':') ? `[${info.sip.host}]` : info.sip.host;
-      io.stdout(
-        `p2psip ready: ${info.aor} on sip:${host}:${info.sip.port} (udp, tcp), key ${info.publicKey.slice(0, 16)}…, ` +
-          `bootstrap ${info.bootstrap.length ? info.bootstrap.join(',') : '(none: network of one)'}`,
-      );
+    const onInt = () => stopRequested('SIGINT');
+    const onTerm = () => stopRequested('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    try {
+      const node = await P2pSipNode.start({
+        home: args.home,
+        ...(sip ? { sipHost: sip.host, sipPort: sip.port } : {}),
+        ...(bootstrap ? { bootstrap } : {}),
+        log,
+      });
+      const { info } = node;
+      writeRuntime(args.home, {
+        pid: process.pid,
+        aor: info.aor,
+        publicKey: info.publicKey,
+        sip: info.sip,
+        startedAt: new Date().toISOString(),
+      });
+      if (args.json) {
+        io.stdout(
+          JSON.stringify({
+            event: 'ready',
+            aor: info.aor,
+            publicKey: info.publicKey,
+            sip: info.sip,
+            bootstrap: info.bootstrap,
+            dht: info.dht,
+          }),
+        );
+      } else {
+        const host = info.sip.host.includes(':') ? `[${info.sip.host}]` : info.sip.host;
+        io.stdout(
+          `p2psip ready: ${info.aor} on sip:${host}:${info.sip.port} (udp, tcp), key ${info.publicKey.slice(0, 16)}…, ` +
+            `bootstrap ${info.bootstrap.length ? info.bootstrap.join(',') : '(none: network of one)'}`,
+        );
+      }
+      const signal = await stopped;
+      log('info', `${signal}: withdrawing and stopping`);
+      removeRuntime(args.home);
+      await node.stop();
+      log('info', 'stopped');
+      return 0;
+    } finally {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
     }
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log('info', `${signal}: withdrawing and stopping`);
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        resolve();
-      };
-      const onInt = () => stop('SIGINT');
-      const onTerm = () => stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-    });
-    removeRuntime(args.home);
-    await node.stop();
-    log('info', 'stopped');
-    return 0;
   },
 };
