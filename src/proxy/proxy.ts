@@ -48,6 +48,12 @@ export interface ProxyOptions {
   env: ProxyEnv;
   transactions: TransactionPort;
   chain?: readonly ProxyStep[];
+  /**
+   * Timer C (RFC 3261 §16.6 step 11): an INVITE that got a provisional but no
+   * final response for this long is cancelled and answered 408. "The timer
+   * MUST be set to be larger than 3 minutes." Default 181 s.
+   */
+  timerCMs?: number;
 }
 
 /** One forwarded request and its response context (RFC 3261 §16.7), single branch. */
@@ -60,6 +66,7 @@ class Forwarding {
   logged = false;
   forwarded: SipRequest | undefined;
   dest: TransportAddress | undefined;
+  timerC: NodeJS.Timeout | undefined;
   readonly abort = new AbortController();
   constructor(
     readonly req: SipRequest,
@@ -75,17 +82,22 @@ export class SipProxy {
   /** INVITEs in progress by the key a CANCEL shares with them (§9.1: same top Via branch). */
   readonly #invites = new Map<string, Forwarding>();
   readonly #stopped = new AbortController();
+  readonly #timerCMs: number;
 
   constructor(opts: ProxyOptions) {
     this.#env = opts.env;
     this.#tx = opts.transactions;
     this.#chain = opts.chain ?? DEFAULT_CHAIN;
+    this.#timerCMs = opts.timerCMs ?? 181_000;
   }
 
   /** Stops pending lookups; in-flight transactions end by their own timers. */
   close(): void {
     this.#stopped.abort();
-    for (const f of this.#invites.values()) f.abort.abort();
+    for (const f of this.#invites.values()) {
+      f.abort.abort();
+      clearTimeout(f.timerC);
+    }
     this.#invites.clear();
   }
 
@@ -243,6 +255,7 @@ export class SipProxy {
     if (res.status < 200) {
       if (res.status === 100) return; // hop-by-hop; our transaction sent its own 100
       fwd.provisionalSeen = true;
+      if (fwd.req.method === 'INVITE' && !fwd.finalSent) this.#armTimerC(fwd);
       if (fwd.cancelRequested && !fwd.finalSent) this.#sendCancel(fwd);
       if (!fwd.finalSent) fwd.serverTx.respond(up);
       return;
@@ -256,6 +269,19 @@ export class SipProxy {
       return;
     }
     this.#final(fwd, up);
+  }
+
+  /** (Re)arms Timer C: §16.7 step 2 resets it on every provisional response. */
+  #armTimerC(fwd: Forwarding): void {
+    clearTimeout(fwd.timerC);
+    fwd.timerC = setTimeout(() => {
+      if (fwd.finalSent) return;
+      // §16.8: "the proxy MUST ... CANCEL the request ... and if no final
+      // response has been forwarded ... generate a 408".
+      this.#sendCancel(fwd);
+      this.#final(fwd, makeResponse(fwd.req, 408, 'Request Timeout (no answer within Timer C)'));
+    }, this.#timerCMs);
+    fwd.timerC.unref();
   }
 
   #sendCancel(fwd: Forwarding): void {
@@ -287,6 +313,7 @@ export class SipProxy {
   }
 
   #done(fwd: Forwarding): void {
+    clearTimeout(fwd.timerC);
     if (fwd.req.method === 'INVITE' && !fwd.logged) {
       fwd.logged = true;
       this.#env.onInviteFinal?.(fwd.req, fwd.origin, fwd.status);

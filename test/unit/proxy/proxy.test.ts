@@ -264,3 +264,26 @@ test('the chain starts with the RFC checks: Max-Forwards 0 → 483, Proxy-Requir
   assert.equal(h.responses[1]!.get('Unsupported'), 'foo-ext');
   assert.equal(h.sent.length, 0);
 });
+
+test('Timer C: a ringing INVITE with no final answer is cancelled downstream and answered 408', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const h = harness();
+  const proxy = new SipProxy({
+    env: h.env,
+    timerCMs: 181_000,
+    transactions: {
+      sendRequest: (r, dest, handlers) => h.sent.push({ req: r, dest, h: handlers }),
+      sendStateless: () => {},
+    },
+  });
+  await proxy.onRequest(invite({ branch: 'z9hG4bK-timerc' }), local, h.serverTx);
+  const fwd = h.sent[0]!;
+  fwd.h.onResponse(makeResponse(fwd.req, 180, 'Ringing', { toTag: 'x' }));
+  t.mock.timers.tick(180_000);
+  fwd.h.onResponse(makeResponse(fwd.req, 180, 'Ringing', { toTag: 'x' })); // resets Timer C
+  t.mock.timers.tick(180_000);
+  assert.equal(h.sent.length, 1, 'no CANCEL while Timer C runs');
+  t.mock.timers.tick(1_001);
+  assert.equal(h.sent[1]?.req.method, 'CANCEL');
+  assert.equal(h.responses.at(-1)?.status, 408);
+});
