@@ -360,8 +360,8 @@ async function sendMessage(world: World, watch: Watch, say: Say): Promise<void> 
     [
       `alice's phone sends bob an instant message (SIP MESSAGE): "${IM_TEXT}"`,
       (find
-        ? `alice's node looked bob up in the DHT (${find.found} package found in ${ms(find.ms)}) and checked its signature against bob's key; `
-        : "alice's node looked bob up in the DHT and checked the package's signature against bob's key; ") +
+        ? `alice's node looked bob up in the DHT (${find.found} package found in ${ms(find.ms)}) and verified bob's signature on it; `
+        : "alice's node found bob's package and verified bob's signature on it; ") +
         (tunnel && find
           ? `then it opened a Noise tunnel to bob's node (key ${short(bob.key)}) in ${ms(tunnel.at - find.at)} and introduced itself with its own signed package.`
           : `then it reached bob's node (key ${short(bob.key)}) through a Noise tunnel and introduced itself with its own signed package.`),
@@ -424,8 +424,8 @@ async function callBob(
   say(
     'call',
     [
-      'alice calls bob (SIP INVITE with an SDP offer). Her node looks bob up in the DHT again' +
-        (find ? ` (${ms(find.ms)})` : '') +
+      'alice calls bob (SIP INVITE with an SDP offer). Her node ' +
+        (find ? `looks bob up in the DHT again (${ms(find.ms)})` : "finds bob's node") +
         (reused ? ', reuses the open tunnel,' : ',') +
         " and bob's node rings bob's phone:",
       `${steps}: the call was set up in ${ms(ok?.ms ?? 0)}. alice's ACK reached bob's phone through both nodes: the call is up (signalling only: this demo sends no audio).`,
