@@ -104,6 +104,14 @@ after(async () => {
 let bobPhone: RawPhone;
 let alicePhone: RawPhone;
 
+/** Alice's softphone sends an out-of-dialog request to `to` through alice's node. */
+function fromAlice(method: string, to: string, callId: string, from = 'alice@example.org'): void {
+  alicePhone.send(
+    request({ method, uri: `sip:${to}`, from, to, callId, port: alicePhone.port }),
+    alice.info.sip.port,
+  );
+}
+
 test('REGISTER binds the softphone and publishes a verifiable package under the open key', async () => {
   bobPhone = await phone();
   alicePhone = await phone();
@@ -158,17 +166,7 @@ test("MESSAGE from alice reaches bob's softphone with its body, and the 200 come
 });
 
 test('INVITE / 180 / 200 / ACK / BYE through the tunnel, in-dialog requests following Record-Route', async () => {
-  alicePhone.send(
-    request({
-      method: 'INVITE',
-      uri: 'sip:bob@example.org',
-      from: 'alice@example.org',
-      to: 'bob@example.org',
-      callId: 'call-1',
-      port: alicePhone.port,
-    }),
-    alice.info.sip.port,
-  );
+  fromAlice('INVITE', 'bob@example.org', 'call-1');
   const ok = await alicePhone.finalFor('call-1', 'INVITE');
   assert.equal(ok.status, 200);
   assert.ok(
@@ -202,8 +200,14 @@ test('INVITE / 180 / 200 / ACK / BYE through the tunnel, in-dialog requests foll
   // Both nodes logged the call durably.
   const out = alice.recentCalls().find((c) => c.callId === 'call-1');
   const inc = bob.recentCalls().find((c) => c.callId === 'call-1');
-  assert.deepEqual([out?.direction, out?.peer, out?.outcome], ['out', 'bob@example.org', 'answered']);
-  assert.deepEqual([inc?.direction, inc?.peer, inc?.outcome], ['in', 'alice@example.org', 'answered']);
+  assert.deepEqual(
+    [out?.direction, out?.peer, out?.outcome],
+    ['out', 'bob@example.org', 'answered'],
+  );
+  assert.deepEqual(
+    [inc?.direction, inc?.peer, inc?.outcome],
+    ['in', 'alice@example.org', 'answered'],
+  );
 });
 
 test('REGISTER for a foreign AOR gets 403', async () => {
@@ -213,32 +217,12 @@ test('REGISTER for a foreign AOR gets 403', async () => {
 });
 
 test('a local softphone sending as someone else gets 403', async () => {
-  alicePhone.send(
-    request({
-      method: 'MESSAGE',
-      uri: 'sip:bob@example.org',
-      from: 'carol@example.org',
-      to: 'bob@example.org',
-      callId: 'spoof-local',
-      port: alicePhone.port,
-    }),
-    alice.info.sip.port,
-  );
+  fromAlice('MESSAGE', 'bob@example.org', 'spoof-local', 'carol@example.org');
   assert.equal((await alicePhone.finalFor('spoof-local', 'MESSAGE')).status, 403);
 });
 
 test('an unknown callee gets 404 with a reason, not a timeout', async () => {
-  alicePhone.send(
-    request({
-      method: 'INVITE',
-      uri: 'sip:nobody@example.org',
-      from: 'alice@example.org',
-      to: 'nobody@example.org',
-      callId: 'unknown-1',
-      port: alicePhone.port,
-    }),
-    alice.info.sip.port,
-  );
+  fromAlice('INVITE', 'nobody@example.org', 'unknown-1');
   const res = await alicePhone.finalFor('unknown-1', 'INVITE', 20_000);
   assert.equal(res.status, 404);
   assert.match(res.reason, /nobody@example\.org/);
