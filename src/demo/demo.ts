@@ -476,12 +476,15 @@ async function cleanUp(world: World): Promise<{ ms: number; parts: string[]; pro
   const people = [world.alice, world.bob].filter((p): p is Person => p !== undefined);
   const phones = people.filter((p) => p.ua);
   const nodes = people.filter((p) => p.node);
-  for (const p of phones) {
-    if (p.node) await attempt(`unregistering ${p.aor}`, () => p.ua!.unregister());
-    await attempt(`closing ${p.aor}'s phone`, () => p.ua!.close());
-  }
+  // Each group in parallel, each part bounded: a worst case of a few limits, not a sum of all.
+  await Promise.all(
+    phones.map(async (p) => {
+      if (p.node) await attempt(`unregistering ${p.aor}`, () => p.ua!.unregister());
+      await attempt(`closing ${p.aor}'s phone`, () => p.ua!.close());
+    }),
+  );
   if (phones.length) parts.push('the phones unregister and close');
-  for (const p of nodes) await attempt(`stopping ${p.aor}'s node`, () => p.node!.stop());
+  await Promise.all(nodes.map((p) => attempt(`stopping ${p.aor}'s node`, () => p.node!.stop())));
   if (nodes.length) parts.push('the nodes withdraw their packages and stop');
   if (world.testnet) {
     await attempt('stopping the DHT', () => world.testnet!.destroy());
