@@ -26,6 +26,7 @@ import { P2pSipNode } from '../node/node.js';
 import { type DhtRequestLogEntry, startTestnet, type Testnet } from '../overlay/testnet.js';
 import { decodePackage } from '../package/decode.js';
 import type { PackageFields } from '../package/fields.js';
+import { verifyPackage } from '../package/verify.js';
 import type { Progress } from '../ua/user-agent.js';
 import { UserAgent } from '../ua/user-agent.js';
 import { DemoError } from './errors.js';
@@ -37,12 +38,18 @@ export interface DemoOptions {
   out: (line: string) => void;
   /** One JSON line per step (for scripts) instead of the narration. */
   json?: boolean;
-  /** HyperDHT nodes in the private testnet, 1..64 (default 5). */
+  /** HyperDHT nodes in the private testnet, {@link MIN_DEMO_NODES}..64 (default 5). */
   nodes?: number;
   /** How long the call stays up before alice hangs up (default 2000 ms). */
   holdMs?: number;
   /** The nodes' log lines as they happen (`--verbose`); otherwise only shown after a failure. */
   log?: (line: string) => void;
+  /**
+   * false: bob's phone refuses calls (486 Busy Here), so the call step fails
+   * after the network, nodes and phones are up; shows (and tests) how a failed
+   * step is reported and cleaned up. Default true.
+   */
+  bobAnswers?: boolean;
 }
 
 export const DEMO_STEPS = [
@@ -76,6 +83,13 @@ export interface DemoResult {
   error?: { step: DemoStepName; code: string; message: string };
   ms: number;
 }
+
+/**
+ * A testnet of one node cannot store anything: hyperdht's commit finds no
+ * node that answers with an id and fails with "Too few nodes responded"
+ * (measured; 2 and more work).
+ */
+export const MIN_DEMO_NODES = 2;
 
 /** Limits of the bounded waits (ms). The whole demo normally takes about 5 s. */
 const LIMIT = { start: 15_000, sip: 12_000, publish: 10_000, stop: 5_000 } as const;
@@ -135,7 +149,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     current = 'nodes';
     await startNodes(world, log, say);
     current = 'register';
-    await registerPhones(world, say);
+    await registerPhones(world, o.bobAnswers ?? true, say);
     current = 'publish';
     await showPublication(world, watch, say);
     current = 'message';
@@ -193,6 +207,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 type Say = (step: DemoStepName, text: string[], data: DemoStep['data'], ok?: boolean) => void;
 
 async function startDht(world: World, watch: Watch, nodes: number, say: Say): Promise<void> {
+  if (!Number.isInteger(nodes) || nodes < MIN_DEMO_NODES)
+    throw DemoError.stepFailed(
+      `the DHT needs at least ${MIN_DEMO_NODES} nodes to store records, got ${nodes}`,
+    );
   const t0 = performance.now();
   // Every testnet node logs the requests it receives: the demo shows what a
   // DHT node learns. In a network this small every node is close to every key.
@@ -272,10 +290,10 @@ async function startNodes(
   );
 }
 
-async function registerPhones(world: World, say: Say): Promise<void> {
+async function registerPhones(world: World, bobAnswers: boolean, say: Say): Promise<void> {
   const bob = world.bob!;
   const alice = world.alice!;
-  bob.ua = await UserAgent.open({ aor: bob.aor, node: bob.node!.info.sip, autoAnswer: true });
+  bob.ua = await UserAgent.open({ aor: bob.aor, node: bob.node!.info.sip, autoAnswer: bobAnswers });
   alice.ua = await UserAgent.open({ aor: alice.aor, node: alice.node!.info.sip });
   const times: Record<string, number> = {};
   for (const p of [bob, alice]) {
@@ -286,7 +304,7 @@ async function registerPhones(world: World, say: Say): Promise<void> {
   say(
     'register',
     [
-      `Their softphones (the built-in user agent, standing in for baresip or Linphone) REGISTER to their own node as to any SIP server: bob → 200 OK in ${times['bobMs']} ms, alice → 200 OK in ${times['aliceMs']} ms. Bob's phone answers calls by itself.`,
+      `Their softphones (the built-in user agent, standing in for baresip or Linphone) REGISTER to their own node as to any SIP server: bob → 200 OK in ${times['bobMs']} ms, alice → 200 OK in ${times['aliceMs']} ms. ${bobAnswers ? "Bob's phone answers calls by itself." : "Bob's phone is set to refuse calls."}`,
     ],
     { bobStatus: 200, aliceStatus: 200, ...times },
   );
@@ -296,20 +314,16 @@ async function showPublication(world: World, watch: Watch, say: Say): Promise<vo
   const bob = world.bob!;
   const topic = toHex(openKey(bob.aor));
   // The registration made bob's node sign a package with a contact (its
-  // tunnel key) and publish it; the DHT nodes log what they were asked to store.
-  const put = await watch.dht.next(
-    (e) => onlinePackageOf(e, bob.aor) !== undefined,
-    LIMIT.publish,
-    "bob's online registration package reaching the DHT",
-  );
-  const pkg = onlinePackageOf(put, bob.aor)!;
+  // tunnel key) and publish it. A stranger on the DHT reads it back; the
+  // testnet nodes' request logs say who was asked to keep it.
+  const found = await readBack(world.testnet!, bob.aor);
   const pub = await watch.publishes.next(
-    (e) => toHex(e.key) === topic && e.seq === pkg.seq,
+    (e) => toHex(e.key) === topic && e.seq === found.fields.seq,
     LIMIT.publish,
     "bob's node finishing the publication",
   );
   const storedBy = new Set(
-    watch.dht.all((e) => onlinePackageOf(e, bob.aor)?.seq === pkg.seq).map((e) => e.node),
+    watch.dht.all((e) => onlinePackageOf(e, bob.aor)?.seq === found.fields.seq).map((e) => e.node),
   ).size;
   const announcedTo = new Set(
     watch.dht
@@ -320,20 +334,59 @@ async function showPublication(world: World, watch: Watch, say: Say): Promise<vo
   say(
     'publish',
     [
-      `bob's node turned the registration into a signed registration package (seq ${pkg.seq}, ${pub.bytes} bytes) and published it in the DHT under bob's open key ${short(topic)} in ${ms(pub.ms)}. alice's node did the same for alice.`,
-      `What the DHT sees: key ${short(topic)} → ${pub.bytes} signed bytes (${announcedTo} of its ${nodes} nodes list the record, ${storedBy} store it). The bytes name ${bob.aor} and his node's key in clear, and the open key is a hash of the AOR: in open mode anyone can link that key to bob's AOR. The privacy modes (issue 4) encrypt the package under rotating secret keys.`,
+      `bob's node turned the registration into a signed registration package (seq ${found.fields.seq}, ${found.bytes} bytes) and published it in the DHT under bob's open key ${short(topic)} in ${ms(pub.ms)}. alice's node did the same for alice.`,
+      `What the DHT sees: key ${short(topic)} → ${found.bytes} signed bytes` +
+        (announcedTo + storedBy > 0
+          ? ` (${announcedTo} of the ${nodes} testnet nodes list the record, ${storedBy} store it).`
+          : '.') +
+        ` A stranger on the DHT looked that key up and read the package in ${ms(found.ms)}: it names ${bob.aor} and his node's key in clear, and the open key is a hash of the AOR, so in open mode anyone can link that key to bob's AOR. The privacy modes (issue 4) encrypt the package under rotating secret keys.`,
     ],
     {
       aor: bob.aor,
       openKey: topic,
-      seq: pkg.seq,
-      bytes: pub.bytes,
+      seq: found.fields.seq,
+      bytes: found.bytes,
       ms: round(pub.ms),
+      readBackMs: round(found.ms),
       dhtNodes: nodes,
       storedBy,
       announcedTo,
     },
   );
+}
+
+/**
+ * Looks `aor` up from a fresh DHT client, as anyone could, until a package
+ * with a contact (an online one) verifies; bounded by LIMIT.publish.
+ */
+async function readBack(
+  testnet: Testnet,
+  aor: string,
+): Promise<{ fields: PackageFields; bytes: number; ms: number }> {
+  const stranger = testnet.createLookup();
+  const deadline = performance.now() + LIMIT.publish;
+  try {
+    for (let round = 0; round < 200 && performance.now() < deadline; round++) {
+      const t0 = performance.now();
+      const records = await stranger.find(openKey(aor), { timeoutMs: 2_000 });
+      const lookupMs = performance.now() - t0;
+      for (const r of records) {
+        try {
+          const fields = verifyPackage(r.value, {
+            expectedAor: aor,
+            now: Math.floor(Date.now() / 1000),
+          });
+          if (fields.contacts.length > 0) return { fields, bytes: r.value.length, ms: lookupMs };
+        } catch {
+          // Not a valid package of this AOR (anyone can write under an open key): skip it.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await stranger.close();
+  }
+  throw DemoError.timeout(`reading ${aor}'s online package back from the DHT`, LIMIT.publish);
 }
 
 async function sendMessage(world: World, watch: Watch, say: Say): Promise<void> {
@@ -392,25 +445,30 @@ async function callBob(
 ): Promise<CallInProgress> {
   const { alice, bob } = { alice: world.alice!, bob: world.bob! };
   const mark = performance.now();
-  const up = new Recorder<{ who: string }>();
+  const up = new Recorder<{ who: 'alice' | 'bob' | 'unanswered'; failure?: string }>();
   const bobEnded = new Recorder<{ by: string; reason: string }>();
   alice.ua!.on('established', () => up.push({ who: 'alice' }));
   bob.ua!.on('established', () => up.push({ who: 'bob' }));
   bob.ua!.on('ended', (e) => bobEnded.push({ by: e.by, reason: e.reason }));
   const progress: Progress[] = [];
   const done = alice.ua!.call(bob.aor, holdMs, (p) => progress.push(p));
-  // Not answered: call() returns early with the final response; fail with it.
-  const unanswered = done.then((r) => {
-    const f = r.invite.final;
-    throw DemoError.stepFailed(
-      f ? `bob's side answered ${f.status} ${f.reason}` : 'no answer to the INVITE (timeout)',
-    );
-  });
-  unanswered.catch(() => {});
-  await Promise.race([
-    up.next((e) => e.who === 'alice', LIMIT.sip, "an answer to alice's INVITE"),
-    unanswered,
-  ]);
+  // call() returns before 'established' only when the call was not answered.
+  done.then(
+    (r) => {
+      if (up.all((e) => e.who === 'alice').length > 0) return;
+      const f = r.invite.final;
+      up.push({
+        who: 'unanswered',
+        failure: f
+          ? `bob's side answered ${f.status} ${f.reason}`
+          : 'no answer to the INVITE (timeout)',
+      });
+    },
+    (err: unknown) =>
+      up.push({ who: 'unanswered', failure: err instanceof Error ? err.message : String(err) }),
+  );
+  const answer = await up.next((e) => e.who !== 'bob', LIMIT.sip, "an answer to alice's INVITE");
+  if (answer.failure !== undefined) throw DemoError.stepFailed(answer.failure);
   await up.next((e) => e.who === 'bob', LIMIT.sip, "alice's ACK at bob's phone");
   const find = firstFind(watch, bob.aor, mark);
   const reused = !watch.tunnels.all((e) => e.at >= mark && e.localPublicKey === alice.key)[0];

@@ -5,7 +5,7 @@
  * everything is stopped and the temporary homes removed. Ends by itself;
  * exit 0 when every step worked, 1 with the failed step named otherwise.
  */
-import { runDemo } from '../../demo/demo.js';
+import { MIN_DEMO_NODES, runDemo } from '../../demo/demo.js';
 import { MAX_TESTNET_NODES } from '../../overlay/testnet.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -24,7 +24,7 @@ export const demo: Command = {
 
   --json      one JSON object per step: {"step","n","ok",…figures,"text"}, then {"step":"done","ok","ms"}
   --verbose   also print the nodes' log lines (stderr)
-  --nodes N   HyperDHT nodes in the private network, 1..${MAX_TESTNET_NODES} (default ${DEFAULT_TESTNET_NODES})`,
+  --nodes N   HyperDHT nodes in the private network, ${MIN_DEMO_NODES}..${MAX_TESTNET_NODES} (default ${DEFAULT_TESTNET_NODES})`,
   async run(argv, io) {
     const args = parseCommandArgs(argv, {
       json: { type: 'boolean' },
@@ -33,8 +33,8 @@ export const demo: Command = {
     });
     const raw = String(args.nodes ?? DEFAULT_TESTNET_NODES);
     const nodes = Number(raw);
-    if (!/^\d{1,2}$/.test(raw) || nodes < 1 || nodes > MAX_TESTNET_NODES)
-      throw new UsageError(`--nodes must be an integer 1..${MAX_TESTNET_NODES}`);
+    if (!/^\d{1,2}$/.test(raw) || nodes < MIN_DEMO_NODES || nodes > MAX_TESTNET_NODES)
+      throw new UsageError(`--nodes must be an integer ${MIN_DEMO_NODES}..${MAX_TESTNET_NODES}`);
     const result = await runDemo({
       out: io.stdout,
       json: args.json === true,
