@@ -29,7 +29,7 @@ import type { PackageFields } from '../package/fields.js';
 import { verifyPackage } from '../package/verify.js';
 import type { Progress } from '../ua/user-agent.js';
 import { UserAgent } from '../ua/user-agent.js';
-import { DemoError } from './errors.js';
+import { DemoError, DemoErrorCode } from './errors.js';
 import { Recorder, within } from './wait.js';
 import { type Watch, watchDiagnostics } from './watch.js';
 
@@ -160,7 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await hangUp(call, o.holdMs ?? 2000, say);
   } catch (err) {
     const own = (err as { code?: unknown } | null)?.code;
-    const code = typeof own === 'string' ? own : 'DEMO_ERROR';
+    const code = typeof own === 'string' ? own : DemoErrorCode.Unexpected;
     const message = err instanceof Error ? err.message : String(err);
     error = { step: current, code, message };
     const failed: DemoStep = {
@@ -195,11 +195,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.out(JSON.stringify({ step: 'done', ok, ms: round(total), ...(error ? { error } : {}) }));
   else {
     o.out('');
-    o.out(
-      ok
-        ? `Done in ${(total / 1000).toFixed(1)} s: an IM and a call between alice and bob, found through the DHT, carried by an encrypted tunnel, no server anywhere.`
-        : `The demo did not complete (${error ? `${error.code} in step "${error.step}"` : 'clean-up problems'}).`,
-    );
+    const last = ok
+      ? `Done in ${(total / 1000).toFixed(1)} s: an IM and a call between alice and bob, found through the DHT, carried by an encrypted tunnel, no server anywhere.`
+      : `The demo did not complete (${error ? `${error.code} in step "${error.step}"` : 'clean-up problems'}).`;
+    for (const line of wrap(last, WIDTH)) o.out(line);
   }
   return { ok, steps, ...(error ? { error } : {}), ms: total };
 }

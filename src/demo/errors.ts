@@ -6,6 +6,8 @@ export const DemoErrorCode = {
   Timeout: 'DEMO_TIMEOUT',
   /** A step got an answer, but not the one a working setup gives (e.g. 404 instead of 200). */
   StepFailed: 'DEMO_STEP_FAILED',
+  /** Something failed with an error that has no code of its own (the message says what). */
+  Unexpected: 'DEMO_ERROR',
 } as const;
 export type DemoErrorCode = (typeof DemoErrorCode)[keyof typeof DemoErrorCode];
 
