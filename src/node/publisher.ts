@@ -72,7 +72,7 @@ export class PackagePublisher {
   publish(online = true): Promise<void> {
     this.#online = online;
     return this.#enqueue(async () => {
-      const { bytes, seq } = this.currentPackage(this.#online ? this.#o.contacts() : []);
+      const { bytes, seq } = this.currentPackage(online ? this.#o.contacts() : []);
       await this.#o.lookup.publish(openKey(this.#o.identity.aor), bytes, {
         ttlSeconds: this.#o.ttlSeconds,
         seq,
@@ -80,7 +80,7 @@ export class PackagePublisher {
       this.#published = true;
       this.#o.log(
         'info',
-        `published ${this.#online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`,
+        `published ${online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`,
       );
       this.#schedule();
     });
