@@ -22,6 +22,8 @@ export const StoreErrorCode = {
   BadValue: 'STORE_BAD_VALUE',
   /** Any other I/O or SQLite failure. */
   Io: 'STORE_IO',
+  /** A contact group with this name already exists. */
+  GroupExists: 'STORE_GROUP_EXISTS',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
@@ -57,6 +59,9 @@ export class StoreError extends Error {
   }
   static contactExists(aor: string) {
     return new StoreError(StoreErrorCode.ContactExists, `contact ${aor} already exists`);
+  }
+  static groupExists(name: string) {
+    return new StoreError(StoreErrorCode.GroupExists, `group ${name} already exists`);
   }
   static notFound(what: string) {
     return new StoreError(StoreErrorCode.NotFound, `${what} not found`);

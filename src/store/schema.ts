@@ -45,6 +45,31 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX call_log_at ON call_log (at);
   `,
+  // 1 → 2 (issue 4, contacts): a contact's display name (from its card), a
+  // per-contact privacy-mode override (NULL = the node's configured mode),
+  // and named groups of contacts. Group ids are AUTOINCREMENT so an id is
+  // never reused: the privacy work keys group state on it. Memberships go
+  // with their contact or group (ON DELETE CASCADE; Store.open turns
+  // foreign_keys on). Pairwise secrets come later as their own table keyed by
+  // contact (pair_secrets, aor REFERENCES contacts ON DELETE CASCADE).
+  `
+  ALTER TABLE contacts ADD COLUMN display_name TEXT;
+  ALTER TABLE contacts ADD COLUMN privacy_mode TEXT;
+
+  CREATE TABLE contact_groups (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE contact_group_members (
+    group_id    INTEGER NOT NULL REFERENCES contact_groups (id) ON DELETE CASCADE,
+    aor         TEXT    NOT NULL REFERENCES contacts (aor) ON DELETE CASCADE,
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, aor)
+  ) STRICT;
+  CREATE INDEX contact_group_members_aor ON contact_group_members (aor);
+  `,
 ];
 
 /** The schema version this code writes and understands. */

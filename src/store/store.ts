@@ -15,6 +15,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { PRIVACY_MODES, type PrivacyMode } from '../config/config.js';
 import { normalizeAor } from '../identity/aor.js';
 import { StoreError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -37,8 +38,32 @@ export interface Contact {
   aor: string;
   publicKey: Uint8Array;
   source: ContactSource;
+  /** The name the contact's card gave (null: none, or learned on first use). */
+  displayName: string | null;
+  /** This contact's privacy mode; null = the node's configured mode. */
+  privacyMode: PrivacyMode | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A display name is at most this many bytes of UTF-8 (the card's limit). */
+export const MAX_DISPLAY_NAME_BYTES = 64;
+
+/**
+ * Group names: 1–32 of A–Z a–z 0–9 . _ -, starting with a letter or digit;
+ * unique ignoring ASCII case (SQLite NOCASE), and found ignoring case.
+ * Plain ASCII so a name needs no quoting on a command line.
+ */
+export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/** A named group of contacts. */
+export interface ContactGroup {
+  /** Never reused after a delete (state of later features is keyed on it). */
+  id: number;
+  name: string;
+  createdAt: number;
+  /** Member AORs, sorted. */
+  members: string[];
 }
 
 export const CALL_OUTCOMES = [
@@ -80,8 +105,15 @@ interface ContactRow {
   aor: string;
   public_key: Buffer;
   source: string;
+  display_name: string | null;
+  privacy_mode: string | null;
   created_at: number;
   updated_at: number;
+}
+interface GroupRow {
+  id: number;
+  name: string;
+  created_at: number;
 }
 interface CallRow {
   id: number;
@@ -145,9 +177,28 @@ export class Store {
     return this.#db.pragma('user_version', { simple: true }) as number;
   }
 
-  /** Runs `fn` in one transaction (nested calls become savepoints); all or nothing. */
+  /**
+   * Runs `fn` in one transaction (nested calls become savepoints); all or
+   * nothing. An error `fn` throws itself (not SQLite's) is rethrown unchanged
+   * after the rollback, so callers' typed errors keep their type; database
+   * failures become StoreError.
+   */
   transaction<T>(fn: () => T): T {
-    return this.#run(() => this.#db.transaction(fn)());
+    let own: { error: unknown } | undefined;
+    const body = (): T => {
+      try {
+        return fn();
+      } catch (error) {
+        if (!(error instanceof Database.SqliteError)) own = { error };
+        throw error;
+      }
+    };
+    try {
+      return this.#db.transaction(body)();
+    } catch (err) {
+      if (own && err === own.error) throw err;
+      throw StoreError.from(err, this.path);
+    }
   }
 
   close(): void {
@@ -170,6 +221,17 @@ export class Store {
       publicKey: new Uint8Array(row.public_key),
       createdAt: row.created_at,
     };
+  }
+
+  /** The identity's AOR and public key, without reading the seed out. */
+  getIdentityPublic(): { aor: string; publicKey: Uint8Array } | undefined {
+    const row = this.#run(
+      () =>
+        this.#db.prepare('SELECT aor, public_key FROM identity WHERE id = 1').get() as
+          | Pick<IdentityRow, 'aor' | 'public_key'>
+          | undefined,
+    );
+    return row && { aor: row.aor, publicKey: new Uint8Array(row.public_key) };
   }
 
   /** Stores the node's identity; STORE_IDENTITY_EXISTS unless `replace` is set. */
@@ -254,18 +316,26 @@ export class Store {
   // --- contacts ------------------------------------------------------------
 
   /** Adds a contact; STORE_CONTACT_EXISTS if the AOR is known (a pinned key is never silently replaced). */
-  addContact(contact: { aor: string; publicKey: Uint8Array; source: ContactSource }): Contact {
+  addContact(contact: {
+    aor: string;
+    publicKey: Uint8Array;
+    source: ContactSource;
+    displayName?: string | null;
+  }): Contact {
     const aor = checkAor(contact.aor);
     checkBytes('contact public key', contact.publicKey, 32);
     checkSource(contact.source);
+    const displayName = contact.displayName ?? null;
+    checkDisplayName(displayName);
     return this.transaction(() => {
       if (this.getContact(aor)) throw StoreError.contactExists(aor);
       const now = this.#now();
       this.#db
         .prepare(
-          'INSERT INTO contacts (aor, public_key, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+          `INSERT INTO contacts (aor, public_key, source, display_name, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
         )
-        .run(aor, Buffer.from(contact.publicKey), contact.source, now, now);
+        .run(aor, Buffer.from(contact.publicKey), contact.source, displayName, now, now);
       return this.getContact(aor)!;
     });
   }
@@ -287,19 +357,38 @@ export class Store {
     return rows.map(contactFromRow);
   }
 
-  /** Changes a contact's key and/or source (an explicit re-pin); STORE_NOT_FOUND if unknown. */
-  updateContact(aor: string, change: { publicKey?: Uint8Array; source?: ContactSource }): Contact {
+  /**
+   * Changes a contact's key and/or source (an explicit re-pin), display name
+   * or privacy override (null clears them); fields left out keep their value.
+   * STORE_NOT_FOUND if unknown.
+   */
+  updateContact(
+    aor: string,
+    change: {
+      publicKey?: Uint8Array;
+      source?: ContactSource;
+      displayName?: string | null;
+      privacyMode?: PrivacyMode | null;
+    },
+  ): Contact {
     const key = checkAor(aor);
     if (change.publicKey !== undefined) checkBytes('contact public key', change.publicKey, 32);
     if (change.source !== undefined) checkSource(change.source);
+    if (change.displayName !== undefined) checkDisplayName(change.displayName);
+    if (change.privacyMode !== undefined) checkPrivacyMode(change.privacyMode);
     return this.transaction(() => {
       const current = this.getContact(key);
       if (!current) throw StoreError.notFound(`contact ${key}`);
       this.#db
-        .prepare('UPDATE contacts SET public_key = ?, source = ?, updated_at = ? WHERE aor = ?')
+        .prepare(
+          `UPDATE contacts SET public_key = ?, source = ?, display_name = ?, privacy_mode = ?,
+             updated_at = ? WHERE aor = ?`,
+        )
         .run(
           Buffer.from(change.publicKey ?? current.publicKey),
           change.source ?? current.source,
+          change.displayName === undefined ? current.displayName : change.displayName,
+          change.privacyMode === undefined ? current.privacyMode : change.privacyMode,
           this.#now(),
           key,
         );
@@ -307,12 +396,113 @@ export class Store {
     });
   }
 
-  /** Deletes a contact; true if it existed. */
+  /** Deletes a contact (and its group memberships); true if it existed. */
   deleteContact(aor: string): boolean {
     const key = checkAor(aor);
     return this.transaction(
       () => this.#db.prepare('DELETE FROM contacts WHERE aor = ?').run(key).changes > 0,
     );
+  }
+
+  // --- contact groups --------------------------------------------------------
+
+  /** Creates an empty group; STORE_GROUP_EXISTS if the name is taken (ignoring ASCII case). */
+  createGroup(name: string): ContactGroup {
+    checkGroupName(name);
+    return this.transaction(() => {
+      const existing = this.getGroup(name);
+      if (existing) throw StoreError.groupExists(existing.name);
+      this.#db
+        .prepare('INSERT INTO contact_groups (name, created_at) VALUES (?, ?)')
+        .run(name, this.#now());
+      return this.getGroup(name)!;
+    });
+  }
+
+  /** The group of that name (ignoring ASCII case), with its members. */
+  getGroup(name: string): ContactGroup | undefined {
+    checkGroupName(name);
+    const row = this.#run(
+      () =>
+        this.#db.prepare('SELECT * FROM contact_groups WHERE name = ?').get(name) as
+          | GroupRow
+          | undefined,
+    );
+    return row && this.#groupFromRow(row);
+  }
+
+  /** All groups, ordered by name (ignoring ASCII case). */
+  listGroups(): ContactGroup[] {
+    const rows = this.#run(
+      () => this.#db.prepare('SELECT * FROM contact_groups ORDER BY name').all() as GroupRow[],
+    );
+    return rows.map((row) => this.#groupFromRow(row));
+  }
+
+  /** Deletes a group (its contacts stay); true if it existed. */
+  deleteGroup(name: string): boolean {
+    checkGroupName(name);
+    return this.transaction(
+      () => this.#db.prepare('DELETE FROM contact_groups WHERE name = ?').run(name).changes > 0,
+    );
+  }
+
+  /**
+   * Adds contacts to a group, all or nothing: STORE_NOT_FOUND names the group
+   * or the first AOR that is not a contact. Members already in the group are
+   * left as they are. Returns how many were added.
+   */
+  addGroupMembers(name: string, aors: readonly string[]): number {
+    const keys = aors.map(checkAor);
+    return this.transaction(() => {
+      const group = this.#requireGroup(name);
+      let added = 0;
+      for (const aor of keys) {
+        if (!this.getContact(aor)) throw StoreError.notFound(`contact ${aor}`);
+        added += this.#db
+          .prepare(
+            'INSERT OR IGNORE INTO contact_group_members (group_id, aor, added_at) VALUES (?, ?, ?)',
+          )
+          .run(group.id, aor, this.#now()).changes;
+      }
+      return added;
+    });
+  }
+
+  /** Removes contacts from a group (STORE_NOT_FOUND for an unknown group); returns how many were members. */
+  removeGroupMembers(name: string, aors: readonly string[]): number {
+    const keys = aors.map(checkAor);
+    return this.transaction(() => {
+      const group = this.#requireGroup(name);
+      let removed = 0;
+      for (const aor of keys) {
+        removed += this.#db
+          .prepare('DELETE FROM contact_group_members WHERE group_id = ? AND aor = ?')
+          .run(group.id, aor).changes;
+      }
+      return removed;
+    });
+  }
+
+  #requireGroup(name: string): ContactGroup {
+    const group = this.getGroup(name);
+    if (!group) throw StoreError.notFound(`group ${name}`);
+    return group;
+  }
+
+  #groupFromRow(row: GroupRow): ContactGroup {
+    const members = this.#run(
+      () =>
+        this.#db
+          .prepare('SELECT aor FROM contact_group_members WHERE group_id = ? ORDER BY aor')
+          .all(row.id) as { aor: string }[],
+    );
+    return {
+      id: row.id,
+      name: row.name,
+      createdAt: row.created_at,
+      members: members.map((m) => m.aor),
+    };
   }
 
   // --- call log ------------------------------------------------------------
@@ -459,6 +649,38 @@ function checkSource(source: unknown): void {
   }
 }
 
+function checkDisplayName(name: unknown): void {
+  if (name === null) return;
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    Buffer.byteLength(name, 'utf8') > MAX_DISPLAY_NAME_BYTES
+  ) {
+    throw StoreError.badValue(
+      'contact display name',
+      `expected null or 1..${MAX_DISPLAY_NAME_BYTES} bytes of UTF-8`,
+    );
+  }
+}
+
+function checkPrivacyMode(mode: unknown): void {
+  if (mode !== null && !PRIVACY_MODES.includes(mode as PrivacyMode)) {
+    throw StoreError.badValue(
+      'contact privacy mode',
+      `expected null or one of ${PRIVACY_MODES.join(', ')}`,
+    );
+  }
+}
+
+function checkGroupName(name: unknown): void {
+  if (typeof name !== 'string' || !GROUP_NAME.test(name)) {
+    throw StoreError.badValue(
+      'group name',
+      '1–32 of A–Z a–z 0–9 . _ -, starting with a letter or digit',
+    );
+  }
+}
+
 function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
     throw StoreError.badValue('kv key', 'expected 1..200 characters');
@@ -480,6 +702,8 @@ function contactFromRow(row: ContactRow): Contact {
     aor: row.aor,
     publicKey: new Uint8Array(row.public_key),
     source: row.source as ContactSource,
+    displayName: row.display_name,
+    privacyMode: row.privacy_mode as PrivacyMode | null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

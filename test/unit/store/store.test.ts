@@ -114,6 +114,8 @@ test('contacts: add (pinned, no silent replace), get, list, update, delete', (t)
     aor: 'bob@example.org',
     publicKey: KEY,
     source: 'card',
+    displayName: null,
+    privacyMode: null,
     createdAt: 100,
     updatedAt: 100,
   });
