@@ -32,6 +32,24 @@ export const NS = {
   overlayPublisher: 'p2psip/v1/overlay-publisher',
   /** Reserved (tunnel): Noise handshake prologue of node-to-node connections. */
   tunnelPrologue: 'p2psip/v1/tunnel-prologue',
+  /** KDF info: the generation-0 chain secret of one epoch, from the static pair secret. src/privacy/chain.ts */
+  pairEpoch: 'p2psip/v1/pair-epoch',
+  /** KDF info: the one-way step of a chain secret from one epoch to the next. src/privacy/chain.ts */
+  epochStep: 'p2psip/v1/epoch-step',
+  /** KDF info: the per-generation key that tags ratchet messages. src/privacy/chain.ts */
+  ratchetConfirm: 'p2psip/v1/ratchet-confirm',
+  /** KDF info (16-byte output): the tags of the ratchet's OFFER, REPLY and CONFIRM. src/privacy/ratchet-messages.ts */
+  ratchetTag: 'p2psip/v1/ratchet-tag',
+  /** KDF info: Ed25519 seed of the key pair a secret record is written under. src/privacy/keys.ts */
+  recordSeed: 'p2psip/v1/record-seed',
+  /** KDF info: Ed25519 seed of the per-friend, per-epoch tunnel key (secret mode). src/privacy/keys.ts */
+  tunnelSeed: 'p2psip/v1/tunnel-seed',
+  /** KDF info: Ed25519 seed of a node's per-epoch tunnel key shared by all friends. src/privacy/keys.ts */
+  nodeTunnelSeed: 'p2psip/v1/node-tunnel-seed',
+  /** KDF info: the per-epoch secret of a group key. src/privacy/group.ts */
+  groupEpoch: 'p2psip/v1/group-epoch',
+  /** Signature: a contact card, by the identity key over the card text before `&sig=`. src/contacts/card.ts */
+  contactCard: 'p2psip/v1/contact-card',
 } as const;
 
 export type NsLabel = (typeof NS)[keyof typeof NS];
