@@ -4,6 +4,7 @@
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
 import { call } from './commands/call.js';
+import { contacts } from './commands/contacts.js';
 import { demo } from './commands/demo.js';
 import { init } from './commands/init.js';
 import { message } from './commands/message.js';
@@ -12,7 +13,7 @@ import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import { whoami } from './commands/whoami.js';
 
-const COMMANDS: Command[] = [demo, init, whoami, start, message, call, testnet, sipLint];
+const COMMANDS: Command[] = [demo, init, whoami, start, message, call, contacts, testnet, sipLint];
 
 const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),
