@@ -13,6 +13,7 @@
  */
 
 import { loadConfig } from '../config/config.js';
+import { Contacts } from '../contacts/contacts.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import { createHyperDht, type HyperDht } from '../dht/hyperdht.js';
@@ -20,6 +21,7 @@ import { Identity } from '../identity/identity.js';
 import { TransportLayer } from '../net/transport-layer.js';
 import { HyperDhtLookup } from '../overlay/hyperdht.js';
 import type { LookupService } from '../overlay/lookup-service.js';
+import { isLoopbackV4 } from '../overlay/testnet.js';
 import type { Origin, TransactionPort } from '../proxy/ports.js';
 import { SipProxy } from '../proxy/proxy.js';
 import { aorOf, Registrar } from '../proxy/registrar.js';
@@ -62,6 +64,7 @@ export interface NodeInfo {
 export class P2pSipNode {
   readonly info: NodeInfo;
   readonly #store: Store;
+  readonly #contacts: Contacts;
   readonly #dht: HyperDht;
   readonly #lookup: LookupService;
   readonly #endpoint: TunnelEndpoint;
@@ -90,6 +93,7 @@ export class P2pSipNode {
     const { store, identity, opts } = parts;
     this.info = parts.info;
     this.#store = store;
+    this.#contacts = new Contacts(store);
     this.#dht = parts.dht;
     this.#lookup = parts.lookup;
     this.#endpoint = parts.endpoint;
@@ -221,6 +225,7 @@ export class P2pSipNode {
         bootstrap,
         host: config.overlay.host,
         port: config.overlay.port,
+        ...(onLoopback(config.overlay.host) ? { firewalled: false } : {}),
       });
       cleanup.push(() => dht.destroy());
       await dht.ready();
@@ -275,6 +280,11 @@ export class P2pSipNode {
     }
   }
 
+  /** A contact of this node (pinned from a card or learned on first use). */
+  contact(aor: string): ReturnType<Contacts['get']> {
+    return this.#contacts.get(aor);
+  }
+
   /** The newest entries of the durable call log. */
   recentCalls(limit = 20): CallLogEntry[] {
     return this.#store.listCalls({ limit });
@@ -317,6 +327,18 @@ export class P2pSipNode {
         outcome: callOutcome(status, origin.kind === 'local' ? 'out' : 'in'),
         callId: getCallId(req),
       });
+      // A caller whose identity the tunnel proved is kept as a contact
+      // "learned on first use" (never overriding a key pinned from a card).
+      if (origin.kind === 'tunnel' && origin.peerAor && status >= 200 && status < 300) {
+        const learned = this.#contacts.learn(origin.peerAor, fromHex(origin.peerKey));
+        if (learned.outcome === 'learned')
+          this.#log(
+            'info',
+            `learned ${origin.peerAor} (key ${origin.peerKey.slice(0, 16)}…) on first use`,
+          );
+        if (learned.outcome === 'pinned-differs')
+          this.#log('warn', `${origin.peerAor} called with a key that differs from the pinned one`);
+      }
     } catch (err) {
       this.#log('warn', `call log: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -384,6 +406,19 @@ export class P2pSipNode {
     this.#peers.introduce(tunnel);
     tunnel.sendSip(serializeMessage(msg));
   }
+}
+
+/**
+ * A DHT node bound to loopback talks only to peers on this machine, none of
+ * them behind a NAT or firewall, so it is announced as directly reachable
+ * (hyperdht `firewalled: false`). Left firewalled, a fresh node makes hyperdht
+ * race its same-host shortcut against a holepunch probe, and the probe can
+ * make the callee's side abort the connection before the caller's first
+ * packet arrives: the caller then waits ~13 s (docs/protocol-tunnel.md,
+ * "Connect latency").
+ */
+function onLoopback(host: string): boolean {
+  return host === '::1' || isLoopbackV4(host);
 }
 
 /** A final status as a call-log outcome. */

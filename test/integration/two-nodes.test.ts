@@ -208,6 +208,10 @@ test('INVITE / 180 / 200 / ACK / BYE through the tunnel, in-dialog requests foll
     [inc?.direction, inc?.peer, inc?.outcome],
     ['in', 'alice@example.org', 'answered'],
   );
+  // Bob's node kept the verified caller as a contact learned on first use, key pinned.
+  const learned = bob.contact('alice@example.org');
+  assert.equal(learned?.source, 'learned');
+  assert.equal(Buffer.from(learned?.publicKey ?? []).toString('hex'), alice.info.publicKey);
 });
 
 test('REGISTER for a foreign AOR gets 403', async () => {
