@@ -15,9 +15,9 @@
  * later OFFER from A built on the new generation) shows A holds the new one;
  * while it does, B publishes under both and looks up with the new one first.
  * An OFFER names every base the offerer holds (current, previous,
- * generation 0), so one exchange always finds a common base: a lost OFFER,
- * lost REPLY, lost CONFIRM or a crash on either side before its store write
- * is repaired by the next exchange. docs/privacy.md "State machine" has the
+ * generation 0), so one exchange finds a common base: a lost OFFER, lost
+ * REPLY, lost CONFIRM or a crash on either side before its store write is
+ * repaired by the next exchange. docs/privacy.md "State machine" has the
  * case table.
  *
  * Pure: randomness comes in as bytes, nothing is stored or sent here.
@@ -79,16 +79,20 @@ export interface PendingOffer {
 /**
  * Starts a ratchet: an OFFER body (control kind 0x11) and the pending
  * exchange. `randomness` is 32 fresh random bytes (the ephemeral X25519
- * secret); `binding` is the tunnel's handshake hash.
+ * secret); `binding` is the tunnel's handshake hash. `reset` names only
+ * generation 0: for a pair whose last OFFER went unanswered although the
+ * tunnel stayed up (the peer holds a generation of the same number with
+ * another secret — only possible after restoring an old backup).
  */
 export function ratchetOffer(
   state: PairState,
   randomness: Uint8Array,
   binding: Uint8Array,
+  opts: { reset?: boolean } = {},
 ): { message: Uint8Array; pending: PendingOffer } {
   checkRandomness(randomness);
   checkBinding(binding);
-  const candidates = ownBases(state).filter((s) => s.gen < MAX_U32);
+  const candidates = ownBases(state).filter((s) => s.gen < MAX_U32 && (!opts.reset || s.gen === 0));
   const ephemeralSecret = randomness.slice();
   const message = encodeOffer(
     {
@@ -231,13 +235,20 @@ function ownBases(state: PairState): Slot[] {
   return out;
 }
 
-/** The first base named in the OFFER whose tag verifies under one of ours. */
+/**
+ * The base of the new generation: the first generation named in the OFFER
+ * that we hold. Its tag must verify (else MESSAGE_AUTH: no falling through
+ * to a later candidate, so a corrupted tag cannot downgrade the base); it
+ * covers every byte of the OFFER, because each tag covers the tags after it
+ * and the candidates before it are ones we do not hold.
+ */
 function matchBase(state: PairState, offer: Offer, p: Parties): Slot {
   const ours = ownBases(state);
   for (let i = 0; i < offer.gens.length; i++) {
-    for (const slot of ours) {
-      if (slot.gen === offer.gens[i] && offerTagValid(offer, i, slot.confirm, p)) return slot;
-    }
+    const slot = ours.find((s) => s.gen === offer.gens[i]);
+    if (slot === undefined) continue;
+    if (offerTagValid(offer, i, slot.confirm, p)) return slot;
+    throw PrivacyError.messageAuth('ratchet OFFER');
   }
   throw PrivacyError.messageAuth('ratchet OFFER');
 }

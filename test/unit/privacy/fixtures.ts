@@ -6,6 +6,7 @@ import {
   type EpochKeys,
   initialPairState,
   type PairState,
+  privacyErrorCode,
   ratchetAccept,
   ratchetConfirm,
   ratchetFinish,
@@ -59,4 +60,14 @@ export function keysHex(k: EpochKeys) {
     recordSeed: toHex(k.recordSeed),
     tunnelSeed: toHex(k.tunnelSeed),
   };
+}
+
+/** The PrivacyError code `fn` throws; a description if it throws anything else; undefined if it returns. */
+export function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return privacyErrorCode(err) ?? `not a PrivacyError: ${String(err)}`;
+  }
+  return undefined;
 }
