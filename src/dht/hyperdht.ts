@@ -125,6 +125,11 @@ export interface CreateDhtOptions {
   port?: number;
   /** true: never store records for others. Default: hyperdht's adaptive mode. */
   ephemeral?: boolean;
+  /**
+   * false: peers may connect to our address directly (no holepunching).
+   * Default: hyperdht's, firewalled until its own reachability probe says otherwise.
+   */
+  firewalled?: boolean;
 }
 
 export function createHyperDht(options: CreateDhtOptions): HyperDht {
@@ -135,6 +140,7 @@ export function createHyperDht(options: CreateDhtOptions): HyperDht {
   return new HyperDHT({
     bootstrap: [...options.bootstrap],
     ...(options.ephemeral === undefined ? {} : { ephemeral: options.ephemeral }),
+    ...(options.firewalled === undefined ? {} : { firewalled: options.firewalled }),
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
   });
