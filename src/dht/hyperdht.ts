@@ -70,6 +70,8 @@ export interface SecretStream {
   setKeepAlive(ms: number): void;
   /** Destroys the stream after `ms` without any received bytes (keep-alives count). */
   setTimeout(ms: number): void;
+  /** Resolves true once everything written so far is acknowledged by the peer, false if destroyed first. */
+  flush?(): Promise<boolean>;
   on(event: 'data' | 'message', fn: (data: Uint8Array) => void): this;
   on(event: 'error', fn: (err: DhtError) => void): this;
   on(event: 'open' | 'end' | 'close', fn: () => void): this;

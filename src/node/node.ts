@@ -32,6 +32,7 @@ import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { Inbound, TransportAddress } from '../sip/transport.js';
 import { type CallLogEntry, type CallOutcome, Store } from '../store/store.js';
 import { TunnelEndpoint } from '../tunnel/endpoint.js';
+import { TunnelError } from '../tunnel/errors.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
 import { PeerIdentities } from './peer-identity.js';
@@ -398,15 +399,33 @@ export class P2pSipNode {
     keyPair: { publicKey: Uint8Array; secretKey: Uint8Array },
   ): Promise<void> {
     if (to.protocol !== 'tunnel') return this.#transport.send(msg, to);
-    let tunnel = this.#tunnels.get(to.host);
-    if (!tunnel?.isOpen) {
-      tunnel = await this.#endpoint.connect(fromHex(to.host), { keyPair });
-      this.#remember(to.host, tunnel);
+    const bytes = serializeMessage(msg);
+    // A peer that crashed and restarted leaves our tunnel to it looking open
+    // (nothing tells us until the dead-peer timeout) while everything sent on
+    // it is lost. A frame the peer has not acknowledged within
+    // TUNNEL_ACK_TIMEOUT_MS marks the tunnel dead: close it, dial once more,
+    // send again (a duplicate is absorbed by the peer's transaction layer).
+    for (let attempt = 1; ; attempt++) {
+      let tunnel = this.#tunnels.get(to.host);
+      if (!tunnel?.isOpen) {
+        tunnel = await this.#endpoint.connect(fromHex(to.host), { keyPair });
+        this.#remember(to.host, tunnel);
+      }
+      this.#peers.introduce(tunnel);
+      tunnel.sendSip(bytes);
+      if (attempt === 2 || (await tunnel.delivered(TUNNEL_ACK_TIMEOUT_MS))) return;
+      this.#log(
+        'info',
+        `tunnel to ${to.host.slice(0, 12)}… did not acknowledge ${msg.kind === 'request' ? msg.method : msg.status} within ${TUNNEL_ACK_TIMEOUT_MS} ms: reconnecting`,
+      );
+      tunnel.destroy(TunnelError.closed('tunnel (peer stopped acknowledging)'));
+      await tunnel.closed;
     }
-    this.#peers.introduce(tunnel);
-    tunnel.sendSip(serializeMessage(msg));
   }
 }
+
+/** How long a frame sent into a tunnel may stay unacknowledged before the tunnel counts as dead. */
+const TUNNEL_ACK_TIMEOUT_MS = 3_000;
 
 /**
  * A DHT node bound to loopback talks only to peers on this machine, none of

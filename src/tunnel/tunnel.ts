@@ -242,6 +242,28 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#socket.trySend(datagram);
   }
 
+  /**
+   * True once every frame sent so far has been acknowledged by the peer's
+   * transport (UDX), false if that has not happened within `timeoutMs` or the
+   * tunnel closes first. A peer that crashed leaves our side looking open until
+   * the dead-peer timeout (20 s by default); a sender learns it here instead.
+   */
+  delivered(timeoutMs: number): Promise<boolean> {
+    if (this.#isClosed) return Promise.resolve(false);
+    const flushed = this.#socket.flush ? this.#socket.flush() : Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = this.#clock.setTimeout(() => resolve(false), timeoutMs);
+      const settle = (ok: boolean) => {
+        this.#clock.clearTimeout(timer);
+        resolve(ok);
+      };
+      flushed.then(
+        (ok) => settle(ok === true),
+        () => settle(false),
+      );
+    });
+  }
+
   /** Graceful close: pending frames are flushed; resolves once closed. */
   close(): Promise<void> {
     this.#closeGracefully(null);
