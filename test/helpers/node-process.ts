@@ -92,6 +92,14 @@ export interface NodeProcess {
   kill9(): Promise<NodeExit>;
 }
 
+/** The nodes' logs, labelled, for assertion messages (what a CI failure needs to be diagnosed). */
+export function nodeLogs(...nodes: ReadonlyArray<NodeProcess | undefined>): string {
+  return nodes
+    .filter((n) => n !== undefined)
+    .map((n) => `--- node ${n.ready?.aor ?? n.home} (pid ${n.pid}) log ---\n${n.logs.join('\n')}`)
+    .join('\n');
+}
+
 /** Parses the ready line; undefined for any other line, an Error for a ready line of the wrong shape. */
 export function parseReadyLine(line: string): NodeReady | undefined {
   const text = line.trim();

@@ -15,6 +15,9 @@
  * "sipp not found: apt-get install sip-tester" — a test failure, never a skip.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 
@@ -178,4 +181,97 @@ function counter(screen: string, name: string): number | undefined {
   let last: string | undefined;
   for (const m of screen.matchAll(re)) last = m[1];
   return last === undefined ? undefined : Number(last);
+}
+
+// ---------------------------------------------------------------- scenario keys and message logs
+
+/** `-key NAME VALUE` arguments (the e2e scenarios' parameters, docs/testing.md). */
+export function sippKeys(keys: Record<string, string>): string[] {
+  return Object.entries(keys).flatMap(([name, value]) => ['-key', name, value]);
+}
+
+let logCounter = 0;
+
+/** A fresh path under os.tmpdir() for sipp's `-message_file` (remove it in `finally`). */
+export function sippLogPath(name: string): string {
+  return join(tmpdir(), `p2psip-sipp-${process.pid}-${++logCounter}-${name}.log`);
+}
+
+/** Arguments that make sipp log every message it sends and receives to `path`. */
+export function traceArgs(path: string): string[] {
+  return ['-trace_msg', '-message_file', path];
+}
+
+/** One SIP message from a sipp `-trace_msg` log. */
+export interface LoggedMessage {
+  direction: 'sent' | 'received';
+  text: string;
+  /** "INVITE", "ACK", … for requests; "200", "180", … for responses. */
+  kind: string;
+}
+
+/**
+ * Parses (then deletes) a `-message_file`: blocks after "----- date" lines,
+ * each "UDP|TCP message sent (N bytes):" or "… received [N] bytes :" and the message.
+ * sipp's own notes in the file ("Unexpected … message received:") are not messages.
+ */
+export async function readSippLog(path: string): Promise<LoggedMessage[]> {
+  const text = await readFile(path, 'utf8');
+  await rm(path, { force: true });
+  const out: LoggedMessage[] = [];
+  for (const block of text.split(/^-{20,} .*$/m)) {
+    const m = /^\s*(?:UDP|TCP) message (sent|received)[^\n]*\n\n?([\s\S]*)$/.exec(block);
+    if (!m) continue;
+    const message = m[2]!.replace(/\n-{20,}\n[\s\S]*$/, '').trim();
+    const first = message.split(/\r?\n/, 1)[0]!;
+    const kind = first.startsWith('SIP/2.0 ') ? first.split(' ')[1]! : first.split(' ')[0]!;
+    out.push({ direction: m[1] as 'sent' | 'received', text: message, kind });
+  }
+  return out;
+}
+
+/** The kinds of the messages logged in one direction, in order. */
+export function loggedKinds(log: LoggedMessage[], direction: 'sent' | 'received'): string[] {
+  return log.filter((m) => m.direction === direction).map((m) => m.kind);
+}
+
+/**
+ * Every value of header `name` in a logged message, one entry per element:
+ * several header lines and comma-folded lines (what sipp does with
+ * Record-Route) give the same list (RFC 3261 §7.3.1). Commas inside <…> or
+ * quotes do not split.
+ */
+export function headerValues(message: string, name: string): string[] {
+  const prefix = `${name.toLowerCase()}:`;
+  const head = message.split(/\r?\n\r?\n/, 1)[0]!;
+  const out: string[] = [];
+  for (const line of head.split(/\r?\n/)) {
+    if (!line.toLowerCase().startsWith(prefix)) continue;
+    let depth = 0;
+    let quoted = false;
+    let start = prefix.length;
+    for (let i = start; i <= line.length; i++) {
+      const c = line[i];
+      if (c === '"') quoted = !quoted;
+      else if (!quoted && c === '<') depth++;
+      else if (!quoted && c === '>') depth--;
+      if (i === line.length || (c === ',' && depth === 0 && !quoted)) {
+        const part = line.slice(start, i).trim();
+        if (part !== '') out.push(part);
+        start = i + 1;
+      }
+    }
+  }
+  return out;
+}
+
+/** The Request-URI of a logged request. */
+export function requestUriOf(message: string): string {
+  return message.split(/\r?\n/, 1)[0]!.split(' ')[1] ?? '';
+}
+
+/** The body of a logged message (after the empty line), trimmed. */
+export function bodyOf(message: string): string {
+  const i = message.search(/\r?\n\r?\n/);
+  return i < 0 ? '' : message.slice(i).trim();
 }
