@@ -92,6 +92,26 @@ export interface NodeProcess {
   kill9(): Promise<NodeExit>;
 }
 
+/**
+ * One node per AOR (fresh homes, `--verbose` so failures can be diagnosed)
+ * on `bootstrap`, started in order. If one fails to start, those already
+ * running are stopped before the error is thrown.
+ */
+export async function startNodes<const T extends readonly string[]>(
+  bootstrap: NodeOptions['bootstrap'],
+  aors: T,
+  extraArgs: string[] = ['--verbose'],
+): Promise<{ -readonly [K in keyof T]: NodeProcess }> {
+  const started: NodeProcess[] = [];
+  try {
+    for (const aor of aors) started.push(await startNode({ aor, bootstrap, extraArgs }));
+    return started as { -readonly [K in keyof T]: NodeProcess };
+  } catch (err) {
+    for (const n of started) await n.stop();
+    throw err;
+  }
+}
+
 /** The nodes' logs, labelled, for assertion messages (what a CI failure needs to be diagnosed). */
 export function nodeLogs(...nodes: ReadonlyArray<NodeProcess | undefined>): string {
   return nodes

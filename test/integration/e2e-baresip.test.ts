@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { type Baresip, startBaresip } from '../helpers/baresip.js';
-import { type NodeProcess, nodeLogs, startNode } from '../helpers/node-process.js';
+import { type NodeProcess, nodeLogs, startNodes } from '../helpers/node-process.js';
 import { useTestnet } from '../helpers/testnet.js';
 
 const WAIT_MS = 15_000;
@@ -37,16 +37,7 @@ for (const transport of ['udp', 'tcp'] as const) {
       }
     };
     try {
-      a = await startNode({
-        aor: 'alice@example.org',
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
-      b = await startNode({
-        aor: 'bob@example.org',
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
+      [a, b] = await startNodes(testnet.bootstrap, ['alice@example.org', 'bob@example.org']);
       alice = await startBaresip({
         aor: 'alice@example.org',
         proxy: { host: '127.0.0.1', port: a.ready.sip.port, transport },

@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { type TestContext, test } from 'node:test';
-import { type NodeProcess, nodeLogs, startNode } from '../helpers/node-process.js';
+import { type NodeProcess, nodeLogs, startNodes } from '../helpers/node-process.js';
 import {
   describeSipp,
   headerValues,
@@ -60,16 +60,7 @@ for (const [transport, calls] of [
     let b: NodeProcess | undefined;
     let bob: SippProcess | undefined;
     try {
-      a = await startNode({
-        aor: 'alice@example.org',
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
-      b = await startNode({
-        aor: 'bob@example.org',
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
+      [a, b] = await startNodes(testnet.bootstrap, ['alice@example.org', 'bob@example.org']);
       const logs = () => nodeLogs(a, b);
       // Bob stays registered up to 60 s; the test stops him when alice is done.
       bob = await startSipp({
