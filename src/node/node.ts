@@ -165,11 +165,15 @@ export class P2pSipNode {
         }
       },
       sendStateless: (req, dest) => {
-        this.#send(req, dest, keyPair).catch((err: unknown) =>
-          log(
-            'info',
-            `could not forward ${req.method}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
+        // Nothing answers a stateless forward (an ACK for a 2xx): say at each hop where it went.
+        this.#send(req, dest, keyPair).then(
+          () =>
+            log('debug', `${req.method} ${req.get('Call-ID')} forwarded to ${describeHop(dest)}`),
+          (err: unknown) =>
+            log(
+              'info',
+              `could not forward ${req.method}: ${err instanceof Error ? err.message : String(err)}`,
+            ),
         );
       },
     };
@@ -422,6 +426,13 @@ export class P2pSipNode {
       await tunnel.closed;
     }
   }
+}
+
+/** "tunnel 3b6a0f12c4d1…" or "tcp 127.0.0.1:5062", for logs. */
+function describeHop(to: TransportAddress): string {
+  return to.protocol === 'tunnel'
+    ? `tunnel ${to.host.slice(0, 12)}…`
+    : `${to.protocol} ${to.host}:${to.port}`;
 }
 
 /** How long a frame sent into a tunnel may stay unacknowledged before the tunnel counts as dead. */

@@ -157,6 +157,15 @@ for (const [transport, calls] of [
           assert.match(headerValues(got.text, 'To')[0]!, /^<sip:bob@example\.org>;tag=\S+$/);
         }
       }
+      // Every ACK went A → tunnel to B → bob's flow, as each node logs it.
+      const hops = async (node: NodeProcess, re: RegExp) => {
+        for (let i = 0, since = 0; i < calls; i++) {
+          const line = await node.waitForLog(re, 5_000, since);
+          since = node.logs.indexOf(line, since) + 1;
+        }
+      };
+      await hops(a, new RegExp(`ACK \\S+ forwarded to tunnel ${b.ready.publicKey.slice(0, 12)}`));
+      await hops(b, new RegExp(`ACK \\S+ forwarded to ${t} 127\\.0\\.0\\.1:${bob.localPort}$`));
       // Each ACK reached bob before the MESSAGE of its call (the lost-ACK check).
       const flow = received.filter((k) => k !== 'REGISTER' && k !== '200');
       for (let i = 0; i < calls; i++) {
