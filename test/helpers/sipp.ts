@@ -269,9 +269,3 @@ export function headerValues(message: string, name: string): string[] {
 export function requestUriOf(message: string): string {
   return message.split(/\r?\n/, 1)[0]!.split(' ')[1] ?? '';
 }
-
-/** The body of a logged message (after the empty line), trimmed. */
-export function bodyOf(message: string): string {
-  const i = message.search(/\r?\n\r?\n/);
-  return i < 0 ? '' : message.slice(i).trim();
-}
