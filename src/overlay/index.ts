@@ -10,6 +10,9 @@ export {
   loadHyperDht,
   type OverlayDht,
 } from './hyperdht-api.js';
+export * from './hyperdht-secret.js';
 export * from './lookup-service.js';
 export * from './memory.js';
+export * from './memory-secret.js';
+export * from './secret-records.js';
 export * from './testnet.js';

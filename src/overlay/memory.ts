@@ -34,10 +34,20 @@ export interface MemoryNetworkOptions {
   clock?: Clock;
 }
 
-/** The shared store: key → publisher → record. */
+/** A secret record as a storing node holds it (memory-secret.ts). */
+export interface StoredSecret {
+  /** The record's 32-byte address (public key of its seed). */
+  address: Uint8Array;
+  value: Uint8Array;
+  seq: number;
+  expiresAt: number;
+}
+
+/** The shared store: key → publisher → record; and address → secret record. */
 export class MemoryNetwork {
   readonly clock: Clock;
   readonly #records = new Map<string, Map<string, StoredRecord>>();
+  readonly #secrets = new Map<string, StoredSecret>();
 
   constructor(opts: MemoryNetworkOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -71,6 +81,41 @@ export class MemoryNetwork {
     let n = 0;
     for (const key of [...this.#records.keys()]) n += this.get(key).length;
     return n;
+  }
+
+  /**
+   * Stores a secret record as a HyperDHT node would: a lower seq is ignored,
+   * and so is an equal seq with another value (hyperdht: SEQ_REUSED); an
+   * equal seq with the same value is a refresh (new lifetime).
+   */
+  putSecret(record: StoredSecret): void {
+    const hex = keyHex(record.address);
+    const existing = this.getSecret(hex);
+    if (existing && existing.seq > record.seq) return;
+    if (
+      existing &&
+      existing.seq === record.seq &&
+      Buffer.compare(existing.value, record.value) !== 0
+    )
+      return;
+    this.#secrets.set(hex, record);
+  }
+
+  /** The live secret record at an address (hex), if any. */
+  getSecret(addressHex: string): StoredSecret | undefined {
+    const record = this.#secrets.get(addressHex);
+    if (record && record.expiresAt <= this.clock.now()) {
+      this.#secrets.delete(addressHex);
+      return undefined;
+    }
+    return record;
+  }
+
+  /** Every live secret record (what a bystander holding the whole store sees). */
+  secrets(): StoredSecret[] {
+    return [...this.#secrets.keys()]
+      .map((hex) => this.getSecret(hex))
+      .filter((r): r is StoredSecret => r !== undefined);
   }
 
   #prune(key: string): void {

@@ -37,7 +37,7 @@ const key = () => new Uint8Array(randomBytes(KEY_BYTES));
 const bytes = (text: string) => new TextEncoder().encode(text);
 const TTL = 3600;
 
-async function rejectsWith(p: Promise<unknown>, code: OverlayErrorCode): Promise<void> {
+export async function rejectsWith(p: Promise<unknown>, code: OverlayErrorCode): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.equal(overlayErrorCode(err), code, `expected ${code}, got ${String(err)}`);
     return true;
@@ -48,19 +48,27 @@ function values(found: { value: Uint8Array }[]): string[] {
   return found.map((r) => Buffer.from(r.value).toString('hex')).sort();
 }
 
+/**
+ * `withHarness(body)`: a test that runs `body` with a fresh harness (≥ 2
+ * services) and always tears it down. Shared by the secret-record suite.
+ */
+export function harnessRunner<S, H extends { services: S[]; teardown(): Promise<void> }>(
+  makeHarness: () => Promise<H>,
+) {
+  return (body: (a: S, b: S, h: H) => Promise<void>) => async () => {
+    const h = await makeHarness();
+    try {
+      const [a, b] = h.services;
+      assert.ok(a && b, 'a harness must yield at least two services');
+      await body(a, b, h);
+    } finally {
+      await h.teardown();
+    }
+  };
+}
+
 export function runLookupCompliance(name: string, makeHarness: MakeLookupHarness): void {
-  /** Runs `body` with a fresh harness (≥ 2 services) and always tears it down. */
-  const withHarness =
-    (body: (a: LookupService, b: LookupService, h: LookupHarness) => Promise<void>) => async () => {
-      const h = await makeHarness();
-      try {
-        const [a, b] = h.services;
-        assert.ok(a && b, 'a harness must yield at least two services');
-        await body(a, b, h);
-      } finally {
-        await h.teardown();
-      }
-    };
+  const withHarness = harnessRunner<LookupService, LookupHarness>(makeHarness);
 
   describe(`LookupService compliance: ${name}`, () => {
     test(
