@@ -70,6 +70,25 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX contact_group_members_aor ON contact_group_members (aor);
   `,
+  // 2 → 3 (issue 4, privacy): the durable pair state per contact (a PairState
+  // as JSON, src/privacy/pair-state.ts). It goes with its contact (ON DELETE
+  // CASCADE), and a changed pinned key deletes it (trigger): the state was
+  // derived from the old key, so keeping it would publish under — and accept
+  // records from — a pair that no longer exists. In SQL rather than in
+  // Store.updateContact so no write path can skip it.
+  `
+  CREATE TABLE pair_secrets (
+    aor         TEXT    PRIMARY KEY REFERENCES contacts (aor) ON DELETE CASCADE,
+    state       TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TRIGGER pair_secrets_repin AFTER UPDATE OF public_key ON contacts
+    WHEN old.public_key IS NOT new.public_key
+  BEGIN
+    DELETE FROM pair_secrets WHERE aor = new.aor;
+  END;
+  `,
 ];
 
 /** The schema version this code writes and understands. */

@@ -16,7 +16,9 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { PRIVACY_MODES, type PrivacyMode } from '../config/config.js';
+import { toBase64url } from '../crypto/bytes.js';
 import { normalizeAor } from '../identity/aor.js';
+import { checkPairState, type PairState } from '../privacy/pair-state.js';
 import { StoreError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -396,7 +398,7 @@ export class Store {
     });
   }
 
-  /** Deletes a contact (and its group memberships); true if it existed. */
+  /** Deletes a contact (and its group memberships and pair state); true if it existed. */
   deleteContact(aor: string): boolean {
     const key = checkAor(aor);
     return this.transaction(
@@ -503,6 +505,66 @@ export class Store {
       createdAt: row.created_at,
       members: members.map((m) => m.aor),
     };
+  }
+
+  // --- pair secrets ----------------------------------------------------------
+
+  /**
+   * The stored pair state of a contact (checked with checkPairState), or
+   * undefined. A stored value that no longer parses is STORE_BAD_VALUE
+   * naming the contact (the caller may delete it and start the pair over).
+   */
+  getPairState(aor: string): PairState | undefined {
+    const key = checkAor(aor);
+    const row = this.#run(
+      () =>
+        this.#db.prepare('SELECT state FROM pair_secrets WHERE aor = ?').get(key) as
+          | { state: string }
+          | undefined,
+    );
+    if (!row) return undefined;
+    try {
+      return checkPairState(JSON.parse(row.state));
+    } catch (err) {
+      throw StoreError.badValue(`pair state of ${key}`, (err as Error).message);
+    }
+  }
+
+  /**
+   * Stores (replaces) a contact's pair state, in one transaction with the
+   * checks: STORE_NOT_FOUND if the AOR is not a contact; STORE_BAD_VALUE if
+   * the state is malformed or belongs to another key than the contact's
+   * pinned one (a state computed before a re-pin must not come back).
+   */
+  putPairState(aor: string, state: PairState): void {
+    const key = checkAor(aor);
+    let text: string;
+    try {
+      text = JSON.stringify(checkPairState(state));
+    } catch (err) {
+      throw StoreError.badValue(`pair state of ${key}`, (err as Error).message);
+    }
+    this.transaction(() => {
+      const contact = this.getContact(key);
+      if (!contact) throw StoreError.notFound(`contact ${key}`);
+      if (state.peer !== toBase64url(contact.publicKey)) {
+        throw StoreError.badValue(`pair state of ${key}`, "peer is not the contact's pinned key");
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO pair_secrets (aor, state, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (aor) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+        )
+        .run(key, text, this.#now());
+    });
+  }
+
+  /** Deletes a contact's pair state; true if there was one. */
+  deletePairState(aor: string): boolean {
+    const key = checkAor(aor);
+    return this.transaction(
+      () => this.#db.prepare('DELETE FROM pair_secrets WHERE aor = ?').run(key).changes > 0,
+    );
   }
 
   // --- call log ------------------------------------------------------------
