@@ -30,6 +30,7 @@ import {
   checkPublish,
   checkSignal,
   keyHex,
+  mapBounded,
   publisherSeed,
   SeqBook,
   withDeadline,
@@ -365,22 +366,4 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 function cancel(pub: Publication): void {
   for (const t of pub.timers) t.cancel();
   pub.timers.length = 0;
-}
-
-/** Maps with at most `limit` calls in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

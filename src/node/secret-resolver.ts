@@ -1,0 +1,209 @@
+/**
+ * Finds a friend's node by its SECRET records (docs/privacy.md "Privacy
+ * modes"): with the pair state, derive the lookup keys of the friend's
+ * records for us (`lookupKeys`: current generation, then previous), read the
+ * record at each record seed's address, open it with the record key, and
+ * verify the package inside with the friend's PINNED key. Epochs: now, then
+ * the neighbour nearer in time (PairSecrets.lookupEpochs).
+ *
+ * Never falls back to the open key — that is the caller's decision, and by
+ * privacy.md only when there is NO pair state (code NO_SECRET_STATE), never
+ * when a secret lookup found nothing.
+ *
+ * Returns the proxy's `Resolution`; failures also carry a stable `code`:
+ *
+ * | code | status | when |
+ * |---|---|---|
+ * | BAD_AOR | 404 | not a user@domain address |
+ * | NO_SECRET_STATE | 404 | not a contact, so no pair state (the open lookup may apply) |
+ * | LOOKUP_FAILED | 480 | the secret record service failed or timed out |
+ * | RECORD_NOT_FOUND | 480 | no record at any of the pair's addresses (friend offline, or records dropped) |
+ * | RECORD_UNREADABLE | 404 | records found, none opens with the pair's record key |
+ * | PACKAGE_INVALID | 404 | a record opens, its package fails verification (signature, AOR, pinned key, time, replay) |
+ * | NO_SOFTPHONE | 480 | valid package without a HyperDHT contact (the offline package) |
+ *
+ * Wiring (for the lead): `new SecretResolver({ records, pairs, seen: store })`.
+ */
+import { toHex } from '../crypto/bytes.js';
+import { normalizeAor } from '../identity/aor.js';
+import type { PkOpCounter, SecretRecordService } from '../overlay/secret-records.js';
+import { PackageError } from '../package/errors.js';
+import type { PackageFields } from '../package/fields.js';
+import { verifyPackage } from '../package/verify.js';
+import { PrivacyError } from '../privacy/errors.js';
+import { type EpochKeys, lookupKeys } from '../privacy/keys.js';
+import { bytes as decodeKey } from '../privacy/pair-state.js';
+import { openRecord } from '../privacy/record.js';
+import type { Resolution, Resolver } from '../proxy/ports.js';
+import type { PairSecrets } from './pair-secrets.js';
+
+export type SecretFailureCode =
+  | 'BAD_AOR'
+  | 'NO_SECRET_STATE'
+  | 'LOOKUP_FAILED'
+  | 'RECORD_NOT_FOUND'
+  | 'RECORD_UNREADABLE'
+  | 'PACKAGE_INVALID'
+  | 'NO_SOFTPHONE';
+
+export type SecretResolution =
+  | (Extract<Resolution, { ok: true }> & { epoch: number; generation: number })
+  | (Extract<Resolution, { ok: false }> & { code: SecretFailureCode });
+
+/** Where the highest package seq accepted per (AOR, key) is kept (the Store's kv). */
+export interface SeenSeqs {
+  getKv(key: string): string | undefined;
+  setKv(key: string, value: string): void;
+}
+
+export interface SecretResolverOptions {
+  records: SecretRecordService;
+  pairs: Pick<PairSecrets, 'stateFor' | 'lookupEpochs'>;
+  /**
+   * Replay protection: the same kv entries as the open resolver
+   * (`resolver.seq:<aor>:<key hex>`), so a package accepted by either is
+   * never accepted older by the other. Optional (tests).
+   */
+  seen?: SeenSeqs;
+  /** Time limit of the whole resolution (ms). Default 4000. */
+  timeoutMs?: number;
+  now?: () => number;
+  /** Counts package verifications (the backend counts its own work). */
+  pkOps?: PkOpCounter;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string) => void;
+}
+
+type Rejected = { kind: 'unreadable' | 'invalid'; why: string };
+type Attempt = { kind: 'ok'; fields: PackageFields; keys: EpochKeys } | Rejected;
+
+export class SecretResolver implements Resolver {
+  readonly #o: SecretResolverOptions;
+
+  constructor(opts: SecretResolverOptions) {
+    this.#o = opts;
+  }
+
+  async resolve(aorInput: string, signal?: AbortSignal): Promise<SecretResolution> {
+    let aor: string;
+    try {
+      aor = normalizeAor(aorInput);
+    } catch (err) {
+      return fail('BAD_AOR', 404, 'Not Found (not a valid user@domain address)', String(err));
+    }
+    const state = this.#o.pairs.stateFor(aor);
+    if (!state) return fail('NO_SECRET_STATE', 404, `Not Found (no secret state for ${aor})`);
+    const pinned = decodeKey(state.peer);
+    const now = this.#o.now ?? Date.now;
+    const deadline = now() + (this.#o.timeoutMs ?? 4000);
+    const attempts: Rejected[] = [];
+    let found = 0;
+    for (const epoch of this.#o.pairs.lookupEpochs()) {
+      let keys: EpochKeys[];
+      try {
+        keys = lookupKeys(state, epoch);
+      } catch (err) {
+        if (err instanceof PrivacyError) continue; // an epoch the state cannot derive (past)
+        throw err;
+      }
+      let records: (Awaited<ReturnType<SecretRecordService['getSecret']>> | undefined)[];
+      try {
+        records = await Promise.all(
+          keys.map((k) =>
+            this.#o.records.getSecret(
+              { seed: k.recordSeed },
+              { timeoutMs: Math.max(1, deadline - now()), ...(signal ? { signal } : {}) },
+            ),
+          ),
+        );
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        this.#o.log?.('warn', `secret lookup of ${aor} failed: ${why}`);
+        return fail(
+          'LOOKUP_FAILED',
+          480,
+          'Temporarily Unavailable (lookup service unreachable)',
+          why,
+        );
+      }
+      for (const [i, rec] of records.entries()) {
+        if (!rec) continue;
+        found++;
+        const attempt = this.#check(aor, rec.value, keys[i]!, pinned, Math.floor(now() / 1000));
+        if (attempt.kind === 'ok') return this.#accept(aor, attempt.fields, attempt.keys);
+        attempts.push(attempt);
+      }
+    }
+    if (found === 0)
+      return fail(
+        'RECORD_NOT_FOUND',
+        480,
+        `Temporarily Unavailable (no secret record of ${aor} found)`,
+      );
+    const why = attempts.map((a) => a.why).join(', ');
+    this.#o.log?.('warn', `ignored ${attempts.length} secret record(s) for ${aor}: ${why}`);
+    return attempts.some((a) => a.kind === 'invalid')
+      ? fail('PACKAGE_INVALID', 404, `Not Found (no valid registration for ${aor})`, why)
+      : fail('RECORD_UNREADABLE', 404, `Not Found (no readable secret record of ${aor})`, why);
+  }
+
+  #check(
+    aor: string,
+    record: Uint8Array,
+    keys: EpochKeys,
+    pinned: Uint8Array,
+    now: number,
+  ): Attempt {
+    let pkg: Uint8Array;
+    try {
+      pkg = openRecord(record, keys.recordKey);
+    } catch (err) {
+      return { kind: 'unreadable', why: err instanceof PrivacyError ? err.code : String(err) };
+    }
+    try {
+      const seen = this.#o.seen?.getKv(seqKey(aor, pinned));
+      this.#o.pkOps?.add('verify');
+      const fields = verifyPackage(pkg, {
+        expectedAor: aor,
+        expectedKey: pinned,
+        now,
+        // The same package found again is fine; an older one is a replay.
+        ...(seen === undefined ? {} : { lastSeq: Number(seen) - 1 }),
+      });
+      return { kind: 'ok', fields, keys };
+    } catch (err) {
+      return { kind: 'invalid', why: err instanceof PackageError ? err.code : String(err) };
+    }
+  }
+
+  #accept(aor: string, fields: PackageFields, keys: EpochKeys): SecretResolution {
+    this.#o.seen?.setKv(seqKey(aor, fields.key), String(fields.seq));
+    const contact = fields.contacts.find((c) => c.transport === 'hyperdht');
+    if (contact?.transport !== 'hyperdht')
+      return fail(
+        'NO_SOFTPHONE',
+        480,
+        `Temporarily Unavailable (${aor} has no softphone registered)`,
+      );
+    return {
+      ok: true,
+      peerKey: toHex(contact.key),
+      aor,
+      epoch: keys.epoch,
+      generation: keys.generation,
+    };
+  }
+}
+
+function fail(
+  code: SecretFailureCode,
+  status: number,
+  reason: string,
+  warning?: string,
+): SecretResolution {
+  return { ok: false, status, reason, code, ...(warning === undefined ? {} : { warning }) };
+}
+
+/** The open resolver's replay key (src/node/resolver.ts `seqKey`): keep the two identical. */
+function seqKey(aor: string, key: Uint8Array): string {
+  return `resolver.seq:${aor}:${toHex(key)}`;
+}
