@@ -36,6 +36,8 @@ export interface PairStore {
   getPairState(aor: string): PairState | undefined;
   putPairState(aor: string, state: PairState): void;
   deletePairState(aor: string): boolean;
+  /** All-or-nothing batch (one durable commit for many writes). */
+  transaction<T>(fn: () => T): T;
 }
 
 /** Grace period around an epoch boundary (privacy.md: 5 min). */
@@ -130,6 +132,33 @@ export class PairSecrets {
     });
     this.#o.store.putPairState(aor, fresh);
     return fresh;
+  }
+
+  /**
+   * {@link stateFor} for many contacts in ONE store transaction: at an epoch
+   * change every state moves forward, and one commit (one fsync) for all of
+   * them instead of one per friend. Per-friend failures are returned, not thrown.
+   */
+  statesFor(aors: Iterable<string>): {
+    states: Map<string, PairState>;
+    skipped: string[];
+    failed: { aor: string; error: unknown }[];
+  } {
+    const states = new Map<string, PairState>();
+    const skipped: string[] = [];
+    const failed: { aor: string; error: unknown }[] = [];
+    this.#o.store.transaction(() => {
+      for (const aor of aors) {
+        try {
+          const state = this.stateFor(aor);
+          if (state) states.set(aor, state);
+          else skipped.push(aor);
+        } catch (error) {
+          failed.push({ aor, error });
+        }
+      }
+    });
+    return { states, skipped, failed };
   }
 
   /** Stores a state a ratchet step returned (before its message is sent). */

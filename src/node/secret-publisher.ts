@@ -32,6 +32,7 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import { mapBounded } from '../overlay/checks.js';
 import { MAX_SECRET_TTL_SECONDS, type SecretRecordService } from '../overlay/secret-records.js';
 import { type EpochKeys, publishKeys } from '../privacy/keys.js';
+import type { PairState } from '../privacy/pair-state.js';
 import { sealRecord } from '../privacy/record.js';
 import type { PairSecrets } from './pair-secrets.js';
 
@@ -94,7 +95,7 @@ function parseSeqs(text: string | undefined): Record<string, number> {
 export interface SecretPublisherOptions {
   records: SecretRecordService;
   /** Pair states and the epoch clock. */
-  pairs: Pick<PairSecrets, 'stateFor' | 'publishEpochs' | 'epochSeconds'>;
+  pairs: Pick<PairSecrets, 'statesFor' | 'publishEpochs' | 'epochSeconds'>;
   /** AORs of the friends to publish for now. */
   friends: () => Iterable<string>;
   seqs: SecretSeqs;
@@ -130,6 +131,8 @@ export class SecretPublisher {
   readonly #rounds = new Map<number, { bytes: Uint8Array; seq: number }>();
   /** By lookup key (unique per pair, generation, epoch and direction). */
   readonly #cache = new Map<string, CachedRecord>();
+  /** Derived keys per friend and epoch. */
+  readonly #keys = new Map<string, { id: string; keys: EpochKeys[]; epoch: number }>();
   #package: Uint8Array | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -164,17 +167,16 @@ export class SecretPublisher {
       skipped: 0,
       failed: [],
     };
+    const { states, skipped, failed } = this.#o.pairs.statesFor(this.#o.friends());
+    report.friends = states.size + skipped.length + failed.length;
+    report.skipped = skipped.length;
+    report.failed.push(...failed);
     const jobs: { aor: string; keys: EpochKeys; seq: number }[] = [];
-    for (const aor of this.#o.friends()) {
-      report.friends++;
+    for (const [aor, state] of states) {
       try {
-        const state = this.#o.pairs.stateFor(aor);
-        if (!state) {
-          report.skipped++;
-          continue;
-        }
         for (const e of epochs)
-          for (const keys of publishKeys(state, e)) jobs.push({ aor, keys, seq: seqOf.get(e)! });
+          for (const keys of this.#keysOf(aor, state, e))
+            jobs.push({ aor, keys, seq: seqOf.get(e)! });
       } catch (error) {
         report.failed.push({ aor, error });
       }
@@ -201,6 +203,21 @@ export class SecretPublisher {
     return report;
   }
 
+  /**
+   * publishKeys, cached per friend while its state and the epoch stay the
+   * same (a refresh derives nothing). The cache key is the state's epoch and
+   * chain values, so a ratchet step or a re-pin (new state) misses it.
+   */
+  #keysOf(aor: string, state: PairState, epoch: number): EpochKeys[] {
+    const id = `${state.peer}|${state.epoch}|${state.current.chain}|${state.previous?.chain ?? ''}`;
+    const slot = `${aor}|${epoch}`;
+    const hit = this.#keys.get(slot);
+    if (hit?.id === id) return hit.keys;
+    const keys = publishKeys(state, epoch);
+    this.#keys.set(slot, { id, keys, epoch });
+    return keys;
+  }
+
   /** The seq of this epoch's round for `bytes`: a new one when the package changed. */
   #roundSeq(epoch: number, bytes: Uint8Array): number {
     const round = this.#rounds.get(epoch);
@@ -213,6 +230,7 @@ export class SecretPublisher {
   #prune(oldest: number): void {
     for (const [id, c] of this.#cache) if (c.epoch < oldest) this.#cache.delete(id);
     for (const e of this.#rounds.keys()) if (e < oldest) this.#rounds.delete(e);
+    for (const [slot, k] of this.#keys) if (k.epoch < oldest) this.#keys.delete(slot);
   }
 
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
