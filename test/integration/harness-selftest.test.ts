@@ -234,7 +234,7 @@ test('bootstrapArg: loopback entries joined, anything else refused', () => {
     '127.0.0.1:1,127.0.0.2:2,[::1]:3',
   );
   assert.equal(bootstrapArg([]), '');
-  assert.throws(() => bootstrapArg(['10.0.0.1:49737']), /loopback/);
+  assert.throws(() => bootstrapArg(['192.0.2.1:49737']), /loopback/);
   assert.throws(() => bootstrapArg([{ host: 'node1.hyperdht.org', port: 49737 }]), /loopback/);
   assert.throws(() => bootstrapArg(['127.0.0.1']), /loopback/);
 });

@@ -71,9 +71,9 @@ test('the public network only when written explicitly; an explicit list always w
   const c = parseConfig('{ "overlay": { "network": "public" } }');
   assert.deepEqual(bootstrapList(c.overlay, pub), pub);
   const mine = parseConfig(
-    '{ "overlay": { "network": "public", "bootstrap": ["10.0.0.1:49737"] } }',
+    '{ "overlay": { "network": "public", "bootstrap": ["192.0.2.1:49737"] } }',
   );
-  assert.deepEqual(bootstrapList(mine.overlay, pub), ['10.0.0.1:49737']);
+  assert.deepEqual(bootstrapList(mine.overlay, pub), ['192.0.2.1:49737']);
   const local = parseConfig(
     '{ "overlay": { "bootstrap": ["127.0.0.1:49737", "[::1]:49738", "dht.lan:1"] } }',
   );

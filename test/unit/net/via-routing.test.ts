@@ -41,10 +41,10 @@ test('IPv6: "[::1]" sent-by equals source ::1; another source is stamped without
 });
 
 test('only the top Via value changes; the other values and lines are kept', () => {
-  const req = request({ sentBy: '10.0.0.1:5070' });
+  const req = request({ sentBy: '192.0.2.1:5070' });
   const first = req.get('Via') as string;
-  req.set('Via', `${first} , SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK-second`);
-  req.append('Via', 'SIP/2.0/TCP 10.0.0.3;branch=z9hG4bK-third');
+  req.set('Via', `${first} , SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK-second`);
+  req.append('Via', 'SIP/2.0/TCP 192.0.2.3;branch=z9hG4bK-third');
   stampTopVia(req, src);
   const lines = req.getLines('Via');
   assert.equal(lines.length, 2);
@@ -53,7 +53,7 @@ test('only the top Via value changes; the other values and lines are kept', () =
     /^SIP\/2\.0\/UDP 10\.0\.0\.1:5070;branch=[^,]+;received=127\.0\.0\.1, /,
   );
   assert.match(lines[0] as string, /SIP\/2\.0\/UDP 10\.0\.0\.2;branch=z9hG4bK-second$/);
-  assert.equal(lines[1], 'SIP/2.0/TCP 10.0.0.3;branch=z9hG4bK-third');
+  assert.equal(lines[1], 'SIP/2.0/TCP 192.0.2.3;branch=z9hG4bK-third');
   assert.equal(topVia(req)?.params.get('received'), '127.0.0.1', 'the accessor sees the change');
 });
 

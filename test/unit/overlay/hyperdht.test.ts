@@ -240,7 +240,7 @@ test('testnet: refuses non-loopback hosts and bad sizes', async () => {
   const { startTestnet } = await import('../../../src/overlay/testnet.js');
   for (const opts of [
     { host: '0.0.0.0' },
-    { host: '192.168.1.1' },
+    { host: '192.0.2.1' },
     { host: '::1' },
     { nodes: 0 },
     { nodes: 65 },

@@ -93,7 +93,7 @@ test('CANCEL matching nothing gets 481; a CANCEL after the final answer gets 200
   // Same branch, other sent-by: not the same INVITE.
   const invite = request({ branch: 'z9hG4bKx' });
   h.layer.receive(inbound(invite));
-  const other = request({ method: 'CANCEL', via: 'SIP/2.0/UDP 10.0.0.9:5062;branch=z9hG4bKx' });
+  const other = request({ method: 'CANCEL', via: 'SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bKx' });
   assert.equal(h.layer.findInviteForCancel(other), undefined);
 
   h.user.requests.at(-1)!.respond(response(invite, 200));
