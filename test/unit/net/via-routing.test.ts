@@ -52,7 +52,7 @@ test('only the top Via value changes; the other values and lines are kept', () =
     lines[0] as string,
     /^SIP\/2\.0\/UDP 192\.0\.2\.1:5070;branch=[^,]+;received=127\.0\.0\.1, /,
   );
-  assert.match(lines[0] as string, /SIP\/2\.0\/UDP 10\.0\.0\.2;branch=z9hG4bK-second$/);
+  assert.match(lines[0] as string, /SIP\/2\.0\/UDP 192\.0\.2\.2;branch=z9hG4bK-second$/);
   assert.equal(lines[1], 'SIP/2.0/TCP 192.0.2.3;branch=z9hG4bK-third');
   assert.equal(topVia(req)?.params.get('received'), '127.0.0.1', 'the accessor sees the change');
 });
