@@ -35,8 +35,12 @@ import { TunnelEndpoint } from '../tunnel/endpoint.js';
 import { TunnelError } from '../tunnel/errors.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
+import { ModeResolver, type ResolutionReport } from './mode-resolver.js';
+import { PRIVACY_MODES, type PrivacyMode } from './modes.js';
 import { PeerIdentities } from './peer-identity.js';
+import { NodePrivacy } from './privacy.js';
 import { PackagePublisher } from './publisher.js';
+import { nextReach, parseReach, REACH_PREFIX } from './reach.js';
 import { PackageResolver } from './resolver.js';
 
 export interface NodeOptions {
@@ -52,6 +56,12 @@ export interface NodeOptions {
   t1?: number;
   /** Tunnel connect limit (ms); the caller gets 480 after it. Default 5000. */
   connectTimeoutMs?: number;
+  /** Test hooks: pair-secret epoch length and grace (s), secret-record refresh (ms). */
+  epochSeconds?: number;
+  graceSeconds?: number;
+  privacyTickMs?: number;
+  /** Test hook: the wall clock of the privacy side. */
+  now?: () => number;
 }
 
 export interface NodeInfo {
@@ -75,6 +85,7 @@ export class P2pSipNode {
   readonly #publisher: PackagePublisher;
   readonly #proxy: SipProxy;
   readonly #peers: PeerIdentities;
+  readonly #privacy: NodePrivacy;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
   /** The tunnel each peer key last spoke through (responses and requests go back on it). */
@@ -89,6 +100,7 @@ export class P2pSipNode {
     endpoint: TunnelEndpoint;
     transport: TransportLayer;
     identity: Identity;
+    initialMode: PrivacyMode;
     opts: NodeOptions;
   }) {
     const { store, identity, opts } = parts;
@@ -111,16 +123,41 @@ export class P2pSipNode {
       contacts: () => [{ transport: 'hyperdht', key: identity.publicKey }],
       log,
     });
-    let introduction: { bytes: Uint8Array; at: number } | undefined;
+    this.#privacy = new NodePrivacy({
+      store,
+      identity,
+      dht: this.#dht,
+      endpoint: this.#endpoint,
+      initialMode: parts.initialMode,
+      signPackage: (contacts) => this.#publisher.currentPackage(contacts).bytes,
+      ...(opts.epochSeconds === undefined ? {} : { epochSeconds: opts.epochSeconds }),
+      ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
+      ...(opts.privacyTickMs === undefined ? {} : { tickMs: opts.privacyTickMs }),
+      ...(opts.now === undefined ? {} : { now: opts.now }),
+      log,
+    });
+    // Introductions (IDENTITY frames) are re-signed at most every 10 minutes;
+    // a package is valid for an hour. On a tunnel that reached one of our
+    // epoch keys the package names that key (it proves the key is ours).
+    const introductions = new Map<string, { bytes: Uint8Array; at: number }>();
     this.#peers = new PeerIdentities({
       endpoint: this.#endpoint,
       store,
-      ownPackage: () => {
-        // Re-sign at most every 10 minutes; the package is valid for an hour.
-        if (!introduction || Date.now() - introduction.at > 600_000) {
-          introduction = { bytes: this.#publisher.currentPackage().bytes, at: Date.now() };
+      ownPackage: (tunnel) => {
+        const local = toHex(tunnel.localPublicKey);
+        const epoch = this.#privacy.epochOfKey(local);
+        const slot = epoch === undefined ? 'identity' : local;
+        let intro = introductions.get(slot);
+        if (!intro || Date.now() - intro.at > 600_000) {
+          const contacts =
+            epoch === undefined
+              ? undefined
+              : [{ transport: 'hyperdht' as const, key: tunnel.localPublicKey }];
+          intro = { bytes: this.#publisher.currentPackage(contacts).bytes, at: Date.now() };
+          introductions.set(slot, intro);
+          if (introductions.size > 8) introductions.delete(introductions.keys().next().value!);
         }
-        return introduction.bytes;
+        return intro.bytes;
       },
       log,
     });
@@ -184,10 +221,22 @@ export class P2pSipNode {
         route: {
           localHost: this.info.sip.host,
           localPort: this.info.sip.port,
-          tunnelKeys: new Set([identity.publicKeyHex]),
+          tunnelKeys: this.#privacy.ownKeys,
         },
         registrar: this.#registrar,
-        resolver: new PackageResolver({ lookup: this.#lookup, store, log }),
+        resolver: new ModeResolver({
+          open: new PackageResolver({ lookup: this.#lookup, store, log }),
+          secret: this.#privacy.resolver,
+          modeFor: (aor) => this.#privacy.modeFor(aor),
+          hasSecret: (aor) => this.#privacy.hasSecret(aor),
+          onResolved: (report) => this.#noteReach(report),
+          log,
+        }),
+        control: {
+          privacyModes: PRIVACY_MODES,
+          privacyMode: () => this.#privacy.mode,
+          setPrivacyMode: (mode) => this.setMode(mode as PrivacyMode),
+        },
         onBindingsChanged: () => this.#syncPublication(),
         onInviteFinal: (req, origin, status) => this.#logCall(req, origin, status),
         log,
@@ -243,15 +292,15 @@ export class P2pSipNode {
       }
       const lookup = new HyperDhtLookup({ dht, seed: fromHex(seedHex) });
       cleanup.push(() => lookup.close());
+      // Who may open a tunnel to which of our keys is the privacy side's
+      // decision (NodePrivacy.accepts), bound once the node exists.
+      let accepts: (remote: Uint8Array, local: Uint8Array) => boolean = () => false;
       const endpoint = new TunnelEndpoint({
         dht,
-        // Open mode (issue 3): anyone may open a tunnel; the proxy checks who
-        // they are (IDENTITY) before routing anything. Issue 4 narrows this.
-        accept: () => true,
+        accept: (remote, local) => accepts(remote, local),
         connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
       });
       cleanup.push(() => endpoint.close());
-      await endpoint.listen(identity.hyperdhtKeyPair());
       const transport = await TransportLayer.listen({
         host: opts.sipHost ?? config.sip.host,
         port: opts.sipPort ?? config.sip.port,
@@ -274,8 +323,13 @@ export class P2pSipNode {
         endpoint,
         transport,
         identity,
+        initialMode: config.privacy.mode,
         opts,
       });
+      cleanup.push(() => node.#privacy.close());
+      accepts = (remote, local) => node.#privacy.accepts(remote, local);
+      await node.#privacy.syncIdentityListener();
+      await node.#privacy.start();
       // Until a softphone registers, the AOR is known to be reachable-but-offline.
       node.#syncPublication();
       return node;
@@ -303,6 +357,7 @@ export class P2pSipNode {
 
   async #stop(): Promise<void> {
     clearInterval(this.#expiryTimer);
+    await this.#privacy.close();
     try {
       await Promise.race([
         this.#publisher.withdraw(),
@@ -332,38 +387,110 @@ export class P2pSipNode {
         outcome: callOutcome(status, origin.kind === 'local' ? 'out' : 'in'),
         callId: getCallId(req),
       });
-      // A caller whose identity the tunnel proved is kept as a contact
-      // "learned on first use" (never overriding a key pinned from a card).
-      if (origin.kind === 'tunnel' && origin.peerAor && status >= 200 && status < 300) {
-        const learned = this.#contacts.learn(origin.peerAor, fromHex(origin.peerKey));
-        if (learned.outcome === 'learned')
-          this.#log(
-            'info',
-            `learned ${origin.peerAor} (key ${origin.peerKey.slice(0, 16)}…) on first use`,
-          );
-        if (learned.outcome === 'pinned-differs')
-          this.#log('warn', `${origin.peerAor} called with a key that differs from the pinned one`);
+      // The other party of an answered call, whose identity the tunnel
+      // proved, is kept as a contact "learned on first use" (never
+      // overriding a key pinned from a card): from then on the two share a
+      // secret and publish secret records for each other.
+      if (status >= 200 && status < 300) {
+        const peer =
+          origin.kind === 'tunnel'
+            ? origin.peerAor && origin.identityKey
+              ? { aor: origin.peerAor, key: origin.identityKey }
+              : undefined
+            : this.#verifiedPeer(aorOf(other.user, other.host));
+        if (peer) this.#learn(peer.aor, peer.key);
       }
     } catch (err) {
       this.#log('warn', `call log: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  #syncPublication(): void {
-    // No softphone left: say so (an offline package, so callers get 480, not 404).
-    const job = this.#publisher.publish(this.#registrar.registered);
-    job.catch((err: unknown) =>
-      this.#log('warn', `publication failed: ${err instanceof Error ? err.message : String(err)}`),
-    );
+  /**
+   * Publishes what the mode says (./modes.ts): the open record (open,
+   * relaxed) or its withdrawal (paranoid), and the secret records of every
+   * contact. No softphone: an offline package, so callers get 480, not 404.
+   */
+  #learn(aor: string, keyHex: string): void {
+    const learned = this.#contacts.learn(aor, fromHex(keyHex));
+    if (learned.outcome === 'learned') {
+      this.#log('info', `learned ${aor} (key ${keyHex.slice(0, 16)}…) on first use`);
+      void this.#privacy.refresh().catch((err: unknown) => this.#warn('secret records', err));
+    }
+    if (learned.outcome === 'pinned-differs')
+      this.#log('warn', `${aor} answered with a key that differs from the pinned one`);
+  }
+
+  /** The verified identity of the peer behind an open tunnel that proved to be `aor`. */
+  #verifiedPeer(aor: string): { aor: string; key: string } | undefined {
+    for (const tunnel of this.#tunnels.values()) {
+      const peer = this.#peers.identityOf(tunnel);
+      if (peer?.aor === aor) return peer;
+    }
+    return undefined;
+  }
+
+  #syncPublication(): Promise<void> {
+    const online = this.#registrar.registered;
+    const open = this.#privacy.publishesOpen
+      ? this.#publisher.publish(online)
+      : this.#publisher.withdraw();
+    const jobs = [
+      open.catch((err: unknown) => this.#warn('open publication failed', err)),
+      this.#privacy.publish(online).catch((err: unknown) => this.#warn('secret records', err)),
+    ];
+    return Promise.all(jobs).then(() => {});
+  }
+
+  /** The node's privacy mode. */
+  get mode(): PrivacyMode {
+    return this.#privacy.mode;
+  }
+
+  /**
+   * Switches the privacy mode (durable) and applies it at once: the open
+   * record is published or withdrawn, the identity-key listener opened or
+   * closed. Resolves when the publication round finished.
+   */
+  async setMode(mode: PrivacyMode): Promise<void> {
+    this.#privacy.setMode(mode);
+    await this.#privacy.syncIdentityListener();
+    await this.#syncPublication();
+  }
+
+  /** For `p2psip status`: the last lookup outcome per callee (store kv `reach:<aor>`). */
+  #noteReach(report: ResolutionReport): void {
+    try {
+      const key = `${REACH_PREFIX}${report.aor}`;
+      const entry = nextReach(
+        parseReach(this.#store.getKv(key)),
+        {
+          via: report.plan,
+          mode: report.mode,
+          ok: report.ok,
+          ...(report.reason === undefined ? {} : { reason: report.reason }),
+        },
+        Date.now(),
+      );
+      this.#store.setKv(key, JSON.stringify(entry));
+    } catch (err) {
+      this.#warn('reach log', err);
+    }
+  }
+
+  #warn(what: string, err: unknown): void {
+    this.#log('warn', `${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   #origin(inbound: Inbound): Origin {
     if (inbound.source.protocol !== 'tunnel') return { kind: 'local', flow: inbound.source };
     const tunnel = this.#tunnels.get(inbound.source.host);
+    const peer = tunnel ? this.#peers.identityOf(tunnel) : undefined;
     return {
       kind: 'tunnel',
       peerKey: inbound.source.host,
-      peerAor: tunnel ? this.#peers.aorOf(tunnel) : undefined,
+      peerAor: peer?.aor,
+      ...(peer ? { identityKey: peer.key } : {}),
+      ...(tunnel ? { localKey: toHex(tunnel.localPublicKey) } : {}),
     };
   }
 

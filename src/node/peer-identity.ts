@@ -6,11 +6,14 @@
  *
  *   IDENTITY body = the sender's current registration package (docs/protocol.md)
  *
- * Checks: the package verifies (signature, validity), its key equals the
- * tunnel's authenticated remote key, and — when we hold a contact for that
- * AOR — equals the pinned key.
+ * Checks: the package verifies (signature, validity), the tunnel's
+ * authenticated remote key is either its identity key (the peer dialled us
+ * as itself) or a hyperdht contact the identity signed into the package (we
+ * dialled the peer's per-epoch tunnel key, docs/privacy.md "Tunnel keys"),
+ * and — when we hold a contact for that AOR — the identity key equals the
+ * pinned key.
  */
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodePackage } from '../package/decode.js';
 import { PackageError } from '../package/errors.js';
 import { verifyPackage } from '../package/verify.js';
@@ -23,15 +26,24 @@ export const IDENTITY_CONTROL_KIND = 0x10;
 export interface PeerIdentityOptions {
   endpoint: TunnelEndpoint;
   store: Store;
-  /** Our package to introduce ourselves with. */
-  ownPackage: () => Uint8Array;
+  /** Our package to introduce ourselves with on `tunnel` (it must name the key the peer dialled). */
+  ownPackage: (tunnel: Tunnel) => Uint8Array;
+  /** Called once per tunnel when the peer's identity verified. */
+  onIdentified?: (tunnel: Tunnel, peer: PeerIdentity) => void;
   now?: () => number;
   log: (level: 'debug' | 'info' | 'warn', msg: string) => void;
 }
 
+/** Who a tunnel's peer proved to be. */
+export interface PeerIdentity {
+  aor: string;
+  /** The identity key (hex) its package was signed with. */
+  key: string;
+}
+
 export class PeerIdentities {
   readonly #o: PeerIdentityOptions;
-  readonly #peers = new WeakMap<Tunnel, string>();
+  readonly #peers = new WeakMap<Tunnel, PeerIdentity>();
   readonly #introduced = new WeakSet<Tunnel>();
   readonly #off: () => void;
 
@@ -45,6 +57,11 @@ export class PeerIdentities {
 
   /** The verified AOR of the peer, once its IDENTITY frame arrived. */
   aorOf(tunnel: Tunnel): string | undefined {
+    return this.#peers.get(tunnel)?.aor;
+  }
+
+  /** The verified AOR and identity key of the peer, once its IDENTITY frame arrived. */
+  identityOf(tunnel: Tunnel): PeerIdentity | undefined {
     return this.#peers.get(tunnel);
   }
 
@@ -52,7 +69,7 @@ export class PeerIdentities {
   introduce(tunnel: Tunnel): void {
     if (this.#introduced.has(tunnel) || !tunnel.isOpen) return;
     this.#introduced.add(tunnel);
-    tunnel.sendControl(IDENTITY_CONTROL_KIND, this.#o.ownPackage());
+    tunnel.sendControl(IDENTITY_CONTROL_KIND, this.#o.ownPackage(tunnel));
   }
 
   close(): void {
@@ -68,11 +85,18 @@ export class PeerIdentities {
         now: Math.floor((this.#o.now ?? Date.now)() / 1000),
         ...(pinned ? { expectedKey: pinned } : {}),
       });
-      if (!equalBytes(fields.key, tunnel.remotePublicKey)) {
+      const remote = tunnel.remotePublicKey;
+      const named = fields.contacts.some(
+        (c) => c.transport === 'hyperdht' && equalBytes(c.key, remote),
+      );
+      if (!equalBytes(fields.key, remote) && !named) {
         throw PackageError.keyMismatch(fields.aor);
       }
-      this.#peers.set(tunnel, fields.aor);
+      if (this.#peers.has(tunnel)) return; // one identity per tunnel
+      const peer = { aor: fields.aor, key: toHex(fields.key) };
+      this.#peers.set(tunnel, peer);
       this.#o.log('debug', `tunnel peer ${tunnel.remoteKeyHex.slice(0, 12)}… is ${fields.aor}`);
+      this.#o.onIdentified?.(tunnel, peer);
     } catch (err) {
       this.#o.log(
         'warn',

@@ -15,6 +15,9 @@ import type { Store } from '../store/store.js';
 /** Store counter holding the last package / record sequence number (only grows, survives restarts). */
 export const SEQ_COUNTER = 'package.seq';
 
+/** Store kv: '1' while a record under the open key may exist (so a restart in paranoid mode withdraws it). */
+export const OPEN_PUBLISHED_KEY = 'open.published';
+
 export interface PublisherOptions {
   lookup: LookupService;
   identity: Identity;
@@ -78,6 +81,8 @@ export class PackagePublisher {
         seq,
       });
       this.#published = true;
+      if (this.#o.store.getKv(OPEN_PUBLISHED_KEY) !== '1')
+        this.#o.store.setKv(OPEN_PUBLISHED_KEY, '1');
       this.#o.log(
         'info',
         `published ${online ? '' : 'offline '}registration package seq=${seq} (${bytes.length} bytes)`,
@@ -86,14 +91,19 @@ export class PackagePublisher {
     });
   }
 
-  /** Removes the package from the lookup service and stops refreshing. */
+  /**
+   * Removes the package from the lookup service and stops refreshing. Also
+   * withdraws a record an earlier run left (the store remembers), and
+   * touches the open key not at all when there never was one.
+   */
   withdraw(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     return this.#enqueue(async () => {
-      if (!this.#published) return;
+      if (!this.#published && this.#o.store.getKv(OPEN_PUBLISHED_KEY) !== '1') return;
       await this.#o.lookup.withdraw(openKey(this.#o.identity.aor));
       this.#published = false;
+      this.#o.store.setKv(OPEN_PUBLISHED_KEY, '0');
       this.#o.log('info', 'withdrew registration package');
     });
   }

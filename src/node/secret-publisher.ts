@@ -133,17 +133,28 @@ export class SecretPublisher {
   readonly #cache = new Map<string, CachedRecord>();
   /** Derived keys per friend and epoch. */
   readonly #keys = new Map<string, { id: string; keys: EpochKeys[]; epoch: number }>();
-  #package: Uint8Array | undefined;
+  #package: ((epoch: number) => Uint8Array) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: SecretPublisherOptions) {
     this.#o = opts;
   }
 
-  /** Publishes `packageBytes` (the current signed registration package) for every friend. */
-  publish(packageBytes: Uint8Array): Promise<SecretPublishReport> {
+  /**
+   * Publishes the current signed registration package for every friend:
+   * the same bytes for every epoch, or one package per epoch (a function;
+   * it is called once per round and epoch, so it should return cached bytes
+   * while nothing changed — new bytes mean a new seal and signature).
+   */
+  publish(
+    packageBytes: Uint8Array | ((epoch: number) => Uint8Array),
+  ): Promise<SecretPublishReport> {
     return this.#enqueue(() => {
-      this.#package = packageBytes.slice();
+      if (typeof packageBytes === 'function') this.#package = packageBytes;
+      else {
+        const copy = packageBytes.slice();
+        this.#package = () => copy;
+      }
       return this.#round(this.#package);
     });
   }
@@ -153,10 +164,11 @@ export class SecretPublisher {
     return this.#enqueue(async () => (this.#package ? this.#round(this.#package) : undefined));
   }
 
-  async #round(bytes: Uint8Array): Promise<SecretPublishReport> {
+  async #round(packageOf: (epoch: number) => Uint8Array): Promise<SecretPublishReport> {
     const epochs = this.#o.pairs.publishEpochs();
     this.#prune(Math.min(...epochs));
-    const seqOf = new Map(epochs.map((e) => [e, this.#roundSeq(e, bytes)]));
+    const bytesOf = new Map(epochs.map((e) => [e, packageOf(e)]));
+    const seqOf = new Map(epochs.map((e) => [e, this.#roundSeq(e, bytesOf.get(e)!)]));
     const ttlSeconds = Math.min(2 * this.#o.pairs.epochSeconds, MAX_SECRET_TTL_SECONDS);
     const report: SecretPublishReport = {
       epochs,
@@ -186,6 +198,7 @@ export class SecretPublisher {
       let cached = this.#cache.get(id);
       const fresh = !cached || cached.seq !== seq;
       if (fresh) {
+        const bytes = bytesOf.get(keys.epoch)!;
         cached = { epoch: keys.epoch, seq, record: sealRecord(bytes, keys.recordKey) };
         this.#cache.set(id, cached);
       }

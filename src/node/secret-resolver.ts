@@ -60,9 +60,11 @@ export interface SecretResolverOptions {
   records: SecretRecordService;
   pairs: Pick<PairSecrets, 'stateFor' | 'lookupEpochs'>;
   /**
-   * Replay protection: the same kv entries as the open resolver
-   * (`resolver.seq:<aor>:<key hex>`), so a package accepted by either is
-   * never accepted older by the other. Optional (tests).
+   * Replay protection: the highest package seq accepted per (AOR, key) from
+   * secret records (`secret.seen:<aor>:<key hex>`). Kept apart from the open
+   * resolver's: a node signs its open and its per-epoch secret packages
+   * independently, so their seqs interleave; within each channel they only
+   * grow. Optional (tests).
    */
   seen?: SeenSeqs;
   /** Time limit of the whole resolution (ms). Default 4000. */
@@ -203,7 +205,7 @@ function fail(
   return { ok: false, status, reason, code, ...(warning === undefined ? {} : { warning }) };
 }
 
-/** The open resolver's replay key (src/node/resolver.ts `seqKey`): keep the two identical. */
+/** The secret channel's replay key (the open resolver keeps `resolver.seq:…`). */
 function seqKey(aor: string, key: Uint8Array): string {
-  return `resolver.seq:${aor}:${toHex(key)}`;
+  return `secret.seen:${aor}:${toHex(key)}`;
 }

@@ -11,8 +11,20 @@ import type { TransportAddress } from '../sip/transport.js';
 export type Origin =
   /** One of the node's own softphones, over UDP/TCP. */
   | { kind: 'local'; flow: TransportAddress }
-  /** A peer node through a tunnel whose Noise handshake authenticated `peerKey`. */
-  | { kind: 'tunnel'; peerKey: string; peerAor: string | undefined };
+  /**
+   * A peer node through a tunnel whose Noise handshake authenticated
+   * `peerKey` (hex; where replies go). `peerAor` and `identityKey` are what
+   * its IDENTITY frame proved (they differ from `peerKey` when we dialled the
+   * peer's per-epoch tunnel key); `localKey` is our key the tunnel reached
+   * (identity or epoch key: the one to Record-Route with).
+   */
+  | {
+      kind: 'tunnel';
+      peerKey: string;
+      peerAor: string | undefined;
+      identityKey?: string;
+      localKey?: string;
+    };
 
 /** Where the proxy sends a request. */
 export type Target =

@@ -4,7 +4,7 @@
  * responses back. Pure of I/O: it speaks to the world through the ports in
  * ./ports.ts.
  *
- *   check-request → authorize-origin → route-set → registrar → node-itself
+ *   check-request → authorize-origin → route-set → node-control → registrar → node-itself
  *         → local-delivery (from a peer) → remote-lookup (from our softphone)
  */
 import { SipError } from '../sip/errors.js';
@@ -26,6 +26,7 @@ import { reject } from './step.js';
 import { authorizeOrigin } from './steps/authorize-origin.js';
 import { checkRequest } from './steps/check-request.js';
 import { localDelivery } from './steps/local-delivery.js';
+import { nodeControl } from './steps/node-control.js';
 import { nodeItself } from './steps/node-itself.js';
 import { registrarStep } from './steps/registrar.js';
 import { remoteLookup } from './steps/remote-lookup.js';
@@ -35,6 +36,7 @@ export const DEFAULT_CHAIN: readonly ProxyStep[] = [
   checkRequest,
   authorizeOrigin,
   routeSet,
+  nodeControl,
   registrarStep,
   nodeItself,
   localDelivery,
@@ -342,7 +344,11 @@ function rejection(req: SipRequest, r: Rejection): SipResponse {
 function sideOf(origin: Origin): Side {
   return origin.kind === 'local'
     ? { kind: 'local', flow: origin.flow }
-    : { kind: 'tunnel', peerKey: origin.peerKey };
+    : {
+        kind: 'tunnel',
+        peerKey: origin.peerKey,
+        ...(origin.localKey === undefined ? {} : { localKey: origin.localKey }),
+      };
 }
 
 function describe(target: Target): string {

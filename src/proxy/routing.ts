@@ -26,13 +26,16 @@ import type { TransportAddress } from '../sip/transport.js';
 export const TUNNEL_HOST = 'p2p.invalid';
 
 /** Which side of the node a hop is on. */
-export type Side = { kind: 'local'; flow: TransportAddress } | { kind: 'tunnel'; peerKey: string };
+export type Side =
+  | { kind: 'local'; flow: TransportAddress }
+  /** `localKey`: our key the peer reached us at (default: the first of `tunnelKeys`). */
+  | { kind: 'tunnel'; peerKey: string; localKey?: string };
 
 export interface NodeRouteIdentity {
   /** Our SIP listener as local softphones reach it, e.g. {udp, 127.0.0.1, 5070}. */
   localHost: string;
   localPort: number;
-  /** Public keys (hex) peers reach us by (identity key; per-friend keys later). */
+  /** Public keys (hex) peers reach us by: the identity key first, then per-epoch tunnel keys. */
   tunnelKeys: ReadonlySet<string>;
 }
 
@@ -50,7 +53,7 @@ export function tunnelKeyOf(uri: SipUri): string | undefined {
 /** Our Record-Route / Route URI as seen from one side. */
 export function ownUri(id: NodeRouteIdentity, side: Side, tunnelKey?: string): string {
   if (side.kind === 'tunnel') {
-    const key = tunnelKey ?? [...id.tunnelKeys][0];
+    const key = tunnelKey ?? side.localKey ?? [...id.tunnelKeys][0];
     if (!key) throw new Error('no tunnel key to record-route with');
     return tunnelUri(key);
   }

@@ -4,10 +4,11 @@
  * next step, answer, or forward to a target. The chain, in order, is listed in
  * src/proxy/proxy.ts.
  */
-import type { SipRequest, SipResponse } from '../sip/message/message.js';
+import type { HeaderField, SipRequest, SipResponse } from '../sip/message/message.js';
 import type { Origin, Rejection, Resolver, Target } from './ports.js';
 import type { Registrar } from './registrar.js';
 import type { NodeRouteIdentity } from './routing.js';
+import type { NodeControl } from './steps/node-control.js';
 
 /** What the steps may read about the node. */
 export interface ProxyEnv {
@@ -18,6 +19,8 @@ export interface ProxyEnv {
   readonly resolver: Resolver;
   /** Called after a REGISTER changed the bindings (publish / withdraw the package). */
   onBindingsChanged(): void;
+  /** The settings a local softphone may change (steps/node-control.ts). Optional. */
+  readonly control?: NodeControl;
   /** An INVITE got its final answer (for the call log). Optional. */
   onInviteFinal?(req: SipRequest, origin: Origin, status: number): void;
   log(level: 'debug' | 'info' | 'warn', msg: string): void;
@@ -44,12 +47,19 @@ export interface ProxyStep {
 
 export const CONTINUE: StepResult = { action: 'continue' };
 
-export function reject(status: number, reason: string, warning?: string): StepResult {
+export function reject(
+  status: number,
+  reason: string,
+  warning?: string,
+  headers: HeaderField[] = [],
+): StepResult {
   const rejection: Rejection = { status, reason };
   // RFC 3261 §20.43: Warning: 399 is "miscellaneous warning"; the text says why in plain words.
   if (warning)
-    rejection.headers = [
+    headers = [
+      ...headers,
       { name: 'Warning', value: `399 p2psip "${warning.replace(/["\\]/g, "'")}"` },
     ];
+  if (headers.length > 0) rejection.headers = headers;
   return { action: 'reject', rejection };
 }
