@@ -12,7 +12,7 @@ export function parseCommandArgs(
   argv: string[],
   options: Spec,
 ): Record<string, string | boolean | undefined> {
-  return parseWithPositionals(argv, options, 0).values;
+  return parseWithPositionals(argv, options, 0, 0).values;
 }
 
 /** Options plus at least `minPositionals` positional arguments. */
@@ -20,15 +20,19 @@ export function parseWithPositionals(
   argv: string[],
   options: Spec,
   minPositionals: number,
+  maxPositionals = Number.POSITIVE_INFINITY,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: minPositionals > 0 });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: maxPositionals > 0 });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (parsed.positionals.length < minPositionals) {
     throw new UsageError(`expected at least ${minPositionals} argument(s)`);
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(`expected at most ${maxPositionals} argument(s)`);
   }
   return {
     values: parsed.values as Record<string, string | boolean | undefined>,

@@ -8,12 +8,24 @@ import { contacts } from './commands/contacts.js';
 import { demo } from './commands/demo.js';
 import { init } from './commands/init.js';
 import { message } from './commands/message.js';
+import { mode } from './commands/mode.js';
 import { sipLint } from './commands/sip-lint.js';
 import { start } from './commands/start.js';
 import { testnet } from './commands/testnet.js';
 import { whoami } from './commands/whoami.js';
 
-const COMMANDS: Command[] = [demo, init, whoami, start, message, call, contacts, testnet, sipLint];
+const COMMANDS: Command[] = [
+  demo,
+  init,
+  whoami,
+  start,
+  mode,
+  message,
+  call,
+  contacts,
+  testnet,
+  sipLint,
+];
 
 const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),

@@ -50,7 +50,14 @@ export interface Config {
     /** UDP port of the DHT node; 0 = any free port. */
     port: number;
   };
-  privacy: { mode: PrivacyMode };
+  privacy: {
+    mode: PrivacyMode;
+    /**
+     * Keep the other party of an answered call as a contact "learned on
+     * first use" (its key pinned): from then on the two share a secret.
+     */
+    learnContacts: boolean;
+  };
 }
 
 /** A fresh copy of the defaults (private: local network, no bootstrap, loopback). */
@@ -59,7 +66,7 @@ export function defaultConfig(): Config {
     version: CONFIG_VERSION,
     sip: { host: '127.0.0.1', port: 5060, transports: ['udp', 'tcp'] },
     overlay: { backend: 'hyperdht', network: 'local', bootstrap: [], host: '127.0.0.1', port: 0 },
-    privacy: { mode: 'open' },
+    privacy: { mode: 'open', learnContacts: true },
   };
 }
 
@@ -117,7 +124,7 @@ export function validateConfig(value: unknown, file = '<config>'): Config {
     'host',
     'port',
   ]);
-  const privacy = section(orEmpty(root.privacy), 'privacy', file, ['mode']);
+  const privacy = section(orEmpty(root.privacy), 'privacy', file, ['mode', 'learnContacts']);
   const get = <T>(sec: Section, path: string, fallback: T, check: Check<T>): T => {
     const v = sec[path.slice(path.lastIndexOf('.') + 1)];
     return v === undefined ? fallback : check(v, path, file);
@@ -136,7 +143,10 @@ export function validateConfig(value: unknown, file = '<config>'): Config {
       host: get(ov, 'overlay.host', d.overlay.host, ipLiteral),
       port: get(ov, 'overlay.port', d.overlay.port, port),
     },
-    privacy: { mode: get(privacy, 'privacy.mode', d.privacy.mode, oneOf(PRIVACY_MODES)) },
+    privacy: {
+      mode: get(privacy, 'privacy.mode', d.privacy.mode, oneOf(PRIVACY_MODES)),
+      learnContacts: get(privacy, 'privacy.learnContacts', d.privacy.learnContacts, boolean),
+    },
   };
 }
 
@@ -196,6 +206,12 @@ function oneOf<T extends string>(allowed: readonly T[]): Check<T> {
     }
     return value as T;
   };
+}
+
+function boolean(value: unknown, field: string, file: string): boolean {
+  if (typeof value !== 'boolean')
+    throw ConfigError.invalid(file, field, `expected true or false, got ${describe(value)}`);
+  return value;
 }
 
 function port(value: unknown, field: string, file: string): number {

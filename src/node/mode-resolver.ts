@@ -72,8 +72,8 @@ export class ModeResolver implements Resolver {
       if (!result.ok && !(code !== undefined && PASS_THROUGH.has(code)))
         result = failure(explainSecretMiss(aor, mode, result));
     }
-    if (!result.ok)
-      this.#o.log('info', `${aor} unreachable (${mode} mode, ${plan} lookup): ${result.reason}`);
+    if (result.ok) this.#o.log('info', `${aor} found by ${plan} lookup (${mode} mode)`);
+    else this.#o.log('info', `${aor} unreachable (${mode} mode, ${plan} lookup): ${result.reason}`);
     this.#o.onResolved?.({
       aor,
       mode,

@@ -86,6 +86,7 @@ export class P2pSipNode {
   readonly #proxy: SipProxy;
   readonly #peers: PeerIdentities;
   readonly #privacy: NodePrivacy;
+  readonly #learnContacts: boolean;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
   /** The tunnel each peer key last spoke through (responses and requests go back on it). */
@@ -101,6 +102,7 @@ export class P2pSipNode {
     transport: TransportLayer;
     identity: Identity;
     initialMode: PrivacyMode;
+    learnContacts: boolean;
     opts: NodeOptions;
   }) {
     const { store, identity, opts } = parts;
@@ -112,6 +114,7 @@ export class P2pSipNode {
     this.#endpoint = parts.endpoint;
     this.#transport = parts.transport;
     this.#log = opts.log;
+    this.#learnContacts = parts.learnContacts;
     const log = opts.log;
     const keyPair = identity.hyperdhtKeyPair();
 
@@ -324,6 +327,7 @@ export class P2pSipNode {
         transport,
         identity,
         initialMode: config.privacy.mode,
+        learnContacts: config.privacy.learnContacts,
         opts,
       });
       cleanup.push(() => node.#privacy.close());
@@ -391,7 +395,7 @@ export class P2pSipNode {
       // proved, is kept as a contact "learned on first use" (never
       // overriding a key pinned from a card): from then on the two share a
       // secret and publish secret records for each other.
-      if (status >= 200 && status < 300) {
+      if (this.#learnContacts && status >= 200 && status < 300) {
         const peer =
           origin.kind === 'tunnel'
             ? origin.peerAor && origin.identityKey
