@@ -3,6 +3,7 @@
  */
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
+import { audit } from './commands/audit.js';
 import { call } from './commands/call.js';
 import { contacts } from './commands/contacts.js';
 import { demo } from './commands/demo.js';
@@ -24,6 +25,7 @@ const COMMANDS: Command[] = [
   call,
   contacts,
   testnet,
+  audit,
   sipLint,
 ];
 

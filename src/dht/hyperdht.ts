@@ -87,6 +87,27 @@ export interface DhtServer {
   close(): Promise<void>;
 }
 
+/**
+ * Closes a hyperdht server WITHOUT withdrawing its announcement: the
+ * storing nodes drop it when it lapses (≈ 20 min) instead of being told
+ * "this key retires now". For per-epoch tunnel keys (docs/privacy.md
+ * "Tunnel keys"): an unannounce would put the retired key back in front of
+ * DHT nodes in the next epoch, next to the new key's announcement.
+ *
+ * hyperdht 6.x has no option for it; its Server.close() runs
+ * `_announcer.stop()`, which ends with `_unannounceCurrent()`. We replace
+ * that one step on this server's announcer. test/unit/tunnel/quiet-close
+ * checks a logging DHT node sees no UNANNOUNCE, so an upgrade that changes
+ * the internals fails there, not silently.
+ */
+export async function closeServerQuietly(server: DhtServer): Promise<void> {
+  const announcer = (server as { _announcer?: { _unannounceCurrent?: () => Promise<void> } | null })
+    ._announcer;
+  if (announcer && typeof announcer._unannounceCurrent === 'function')
+    announcer._unannounceCurrent = () => Promise.resolve();
+  await server.close();
+}
+
 export interface TunnelDht {
   readonly destroyed: boolean;
   connect(remotePublicKey: Uint8Array, options: { keyPair: DhtKeyPair }): SecretStream;

@@ -445,6 +445,15 @@ export class P2pSipNode {
     return Promise.all(jobs).then(() => {});
   }
 
+  /**
+   * Runs the periodic privacy work now (listeners for the epochs in use,
+   * records moved at an epoch change). The node does it on its own timer;
+   * tests and the audit call it after moving their clock.
+   */
+  tickPrivacy(): Promise<void> {
+    return this.#privacy.tick();
+  }
+
   /** The node's privacy mode. */
   get mode(): PrivacyMode {
     return this.#privacy.mode;

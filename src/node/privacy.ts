@@ -119,7 +119,7 @@ export class NodePrivacy {
       records: this.records,
       pairs: this.pairs,
       seen: opts.store,
-      now: this.#now,
+      // Package validity is wall-clock time; `now` is the epoch clock (tests move it).
       log: opts.log,
     });
   }
@@ -284,7 +284,8 @@ export class NodePrivacy {
     for (const [e, kp] of this.#listening) {
       if (want.has(e)) continue;
       this.#listening.delete(e);
-      await this.#o.endpoint.unlisten(kp.publicKey).catch(() => {});
+      // Retired quietly: an unannounce would show the old key again in the new epoch.
+      await this.#o.endpoint.unlisten(kp.publicKey, { quiet: true }).catch(() => {});
     }
   }
 }

@@ -8,6 +8,7 @@ import { type BootstrapNode, createHyperDht, type TunnelDht } from '../dht/hyper
 
 export {
   type BootstrapNode,
+  closeServerQuietly,
   type DhtError,
   type DhtServer,
   type DhtServerOptions,

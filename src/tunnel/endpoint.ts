@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import { toHex } from '../crypto/bytes.js';
 import { assertExtensionKind } from './control.js';
 import {
+  closeServerQuietly,
   createDht,
   type DhtKeyPair,
   type DhtServer,
@@ -197,16 +198,22 @@ export class TunnelEndpoint extends EventEmitter<TunnelEndpointEvents> {
 
   /**
    * Stops accepting on a key. Open tunnels on it stay (a call in progress
-   * outlives its epoch key) unless `closeTunnels` is set.
+   * outlives its epoch key) unless `closeTunnels` is set. `quiet`: let the
+   * key's announcement lapse in the DHT instead of withdrawing it
+   * (closeServerQuietly, for retiring per-epoch keys).
    */
-  async unlisten(publicKey: Uint8Array, options: { closeTunnels?: boolean } = {}): Promise<void> {
+  async unlisten(
+    publicKey: Uint8Array,
+    options: { closeTunnels?: boolean; quiet?: boolean } = {},
+  ): Promise<void> {
     assertKey('publicKey', publicKey);
     const hex = toHex(publicKey);
     const listener = this.#listeners.get(hex);
     if (!listener) return;
     this.#listeners.delete(hex);
     await listener.listening.catch(() => {});
-    await listener.server.close();
+    if (options.quiet) await closeServerQuietly(listener.server);
+    else await listener.server.close();
     if (options.closeTunnels) {
       const closing = [...this.#tunnels]
         .filter((t) => t.direction === 'inbound' && toHex(t.localPublicKey) === hex)
