@@ -36,6 +36,12 @@ export interface ModeResolverOptions {
   modeFor(aor: string): PrivacyMode;
   /** Whether a pair state (shared secret) with `aor` exists. */
   hasSecret(aor: string): boolean;
+  /**
+   * Our tunnel key to Record-Route with after a secret lookup (the current
+   * epoch key: the friend can dial it back even when we do not listen on our
+   * identity key, in paranoid mode).
+   */
+  secretRouteKey?(): string;
   onResolved?(report: ResolutionReport): void;
   log(level: 'debug' | 'info' | 'warn', msg: string): void;
 }
@@ -71,6 +77,8 @@ export class ModeResolver implements Resolver {
       const code = codeOf(result);
       if (!result.ok && !(code !== undefined && PASS_THROUGH.has(code)))
         result = failure(explainSecretMiss(aor, mode, result));
+      const routeKey = this.#o.secretRouteKey?.();
+      if (result.ok && routeKey) result = { ...result, localKey: routeKey };
     }
     if (result.ok) this.#o.log('info', `${aor} found by ${plan} lookup (${mode} mode)`);
     else this.#o.log('info', `${aor} unreachable (${mode} mode, ${plan} lookup): ${result.reason}`);

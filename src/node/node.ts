@@ -56,6 +56,8 @@ export interface NodeOptions {
   t1?: number;
   /** Tunnel connect limit (ms); the caller gets 480 after it. Default 5000. */
   connectTimeoutMs?: number;
+  /** Close tunnels idle this long (ms). Default 60,000 (the endpoint's). */
+  tunnelIdleMs?: number;
   /** Test hooks: pair-secret epoch length and grace (s), secret-record refresh (ms). */
   epochSeconds?: number;
   graceSeconds?: number;
@@ -232,6 +234,7 @@ export class P2pSipNode {
           secret: this.#privacy.resolver,
           modeFor: (aor) => this.#privacy.modeFor(aor),
           hasSecret: (aor) => this.#privacy.hasSecret(aor),
+          secretRouteKey: () => this.#privacy.currentTunnelKey(),
           onResolved: (report) => this.#noteReach(report),
           log,
         }),
@@ -302,6 +305,7 @@ export class P2pSipNode {
         dht,
         accept: (remote, local) => accepts(remote, local),
         connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+        ...(opts.tunnelIdleMs === undefined ? {} : { idleTimeoutMs: opts.tunnelIdleMs }),
       });
       cleanup.push(() => endpoint.close());
       const transport = await TransportLayer.listen({

@@ -217,6 +217,11 @@ export class NodePrivacy {
     return kp;
   }
 
+  /** Our tunnel key (hex) of the current epoch. */
+  currentTunnelKey(): string {
+    return toHex(this.tunnelKeyPair(this.pairs.currentEpoch()).publicKey);
+  }
+
   /** The epoch whose tunnel key `keyHex` is, if it is one of ours. */
   epochOfKey(keyHex: string): number | undefined {
     return this.#epochOfKey.get(keyHex);

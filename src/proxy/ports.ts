@@ -29,7 +29,8 @@ export type Origin =
 /** Where the proxy sends a request. */
 export type Target =
   | { kind: 'local'; flow: TransportAddress; requestUri?: string }
-  | { kind: 'tunnel'; peerKey: string; aor?: string };
+  /** `localKey`: our key to Record-Route with (one the peer may dial back); default the identity key. */
+  | { kind: 'tunnel'; peerKey: string; aor?: string; localKey?: string };
 
 /** A server transaction as the proxy sees it. */
 export interface ServerTx {
@@ -53,7 +54,7 @@ export interface TransactionPort {
 
 /** The result of looking a callee up in the lookup service(s). */
 export type Resolution =
-  | { ok: true; peerKey: string; aor: string }
+  | { ok: true; peerKey: string; aor: string; localKey?: string }
   | { ok: false; status: number; reason: string; warning?: string };
 
 export interface Resolver {

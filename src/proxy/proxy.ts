@@ -218,7 +218,11 @@ export class SipProxy {
     const outSide: Side =
       target.kind === 'local'
         ? { kind: 'local', flow: target.flow }
-        : { kind: 'tunnel', peerKey: target.peerKey };
+        : {
+            kind: 'tunnel',
+            peerKey: target.peerKey,
+            ...(target.localKey === undefined ? {} : { localKey: target.localKey }),
+          };
     const initial = !getTo(req).params.has('tag');
     if (initial && DIALOG_CREATING.has(req.method)) {
       const entries = recordRouteEntries(this.#env.route, inSide, outSide);

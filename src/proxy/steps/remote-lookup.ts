@@ -23,7 +23,12 @@ export const remoteLookup: ProxyStep = {
     if (!found.ok) return reject(found.status, found.reason, found.warning);
     return {
       action: 'forward',
-      target: { kind: 'tunnel', peerKey: found.peerKey, aor: found.aor },
+      target: {
+        kind: 'tunnel',
+        peerKey: found.peerKey,
+        aor: found.aor,
+        ...(found.localKey === undefined ? {} : { localKey: found.localKey }),
+      },
     };
   },
 };
