@@ -50,6 +50,8 @@ export const NS = {
   groupEpoch: 'p2psip/v1/group-epoch',
   /** Signature: a contact card, by the identity key over the card text before `&sig=`. src/contacts/card.ts */
   contactCard: 'p2psip/v1/contact-card',
+  /** Tagged hash + signature: OpenDHT keys (BLAKE2b-160) and signed value wrappers, one tag byte per use. src/overlay/opendht-wire.ts */
+  opendht: 'p2psip/v1/opendht',
 } as const;
 
 export type NsLabel = (typeof NS)[keyof typeof NS];
