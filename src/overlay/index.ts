@@ -14,5 +14,14 @@ export * from './hyperdht-secret.js';
 export * from './lookup-service.js';
 export * from './memory.js';
 export * from './memory-secret.js';
+export * from './opendht.js';
+export {
+  OPENDHT_MAX_RESPONSE_BYTES,
+  OPENDHT_REQUEST_TIMEOUT_MS,
+  OpenDhtProxy,
+  type OpenDhtProxyOptions,
+} from './opendht-proxy.js';
+export * from './opendht-secret.js';
+export { OpenDhtValueType, type OpenDhtValueTypeInfo } from './opendht-wire.js';
 export * from './secret-records.js';
 export * from './testnet.js';
