@@ -14,6 +14,10 @@ export * from './hyperdht-secret.js';
 export * from './lookup-service.js';
 export * from './memory.js';
 export * from './memory-secret.js';
+export * from './multicast.js';
+export * from './multicast-endpoint.js';
+export * from './multicast-secret.js';
+export * from './multicast-wire.js';
 export * from './opendht.js';
 export {
   OPENDHT_MAX_RESPONSE_BYTES,
