@@ -15,8 +15,9 @@
  *
  * Public-key work, all counted on `pkOps`: keygen once per seed (cached),
  * sign once per NEW (seq, value), and on a get one verify per wrapper tried
- * (newest first, normally one) — unlike HyperDHT, where the DHT library
- * verifies and we cannot count it.
+ * (newest first, normally one) that this instance has not verified before
+ * (verdicts are cached) — unlike HyperDHT, where the DHT library verifies
+ * and we cannot count it.
  */
 import { ed25519PublicKey } from '../crypto/ed25519.js';
 import { withDeadline } from './checks.js';
@@ -31,6 +32,7 @@ import {
   OpenDhtValueType,
   type OpenDhtValueTypeInfo,
   type SecretWrapper,
+  VerifiedWrappers,
   verifySecretWrapper,
 } from './opendht-wire.js';
 import {
@@ -78,6 +80,7 @@ export class OpenDhtSecretRecords implements SecretRecordService {
   readonly #pkOps: PkOpCounter;
   readonly #seeds: SeedEntries<SeedEntry>;
   readonly #getTimeoutMs: number;
+  readonly #verified = new VerifiedWrappers();
   #closed = false;
 
   constructor(opts: OpenDhtSecretRecordsOptions) {
@@ -133,15 +136,13 @@ export class OpenDhtSecretRecords implements SecretRecordService {
         .map((v) => decodeSecretWrapper(v.data))
         .filter((w): w is SecretWrapper => w !== undefined)
         .sort((x, y) => y.seq - x.seq);
-      const tried = new Set<string>();
-      for (const w of wrappers) {
-        const hex = Buffer.from(w.bytes).toString('hex');
-        if (tried.has(hex)) continue;
-        tried.add(hex);
-        this.#pkOps.add('verify');
-        if (verifySecretWrapper(address, w)) return { value: w.payload.slice(), seq: w.seq };
-      }
-      return undefined;
+      const valid = wrappers.find((w) =>
+        this.#verified.check(address, w.bytes, () => {
+          this.#pkOps.add('verify');
+          return verifySecretWrapper(address, w);
+        }),
+      );
+      return valid && { value: valid.payload.slice(), seq: valid.seq };
     });
     this.#checkOpen();
     return found;

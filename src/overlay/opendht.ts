@@ -45,6 +45,7 @@ import {
   OpenDhtTag,
   OpenDhtValueType,
   type OpenDhtValueTypeInfo,
+  VerifiedWrappers,
   verifyLookupWrapper,
 } from './opendht-wire.js';
 
@@ -102,6 +103,7 @@ export class OpenDhtLookup implements LookupService {
   readonly #lastWire = new Map<string, number>();
   readonly #publications = new Map<string, Publication>();
   readonly #background = new Set<Promise<void>>();
+  readonly #verified = new VerifiedWrappers();
   #closed = false;
 
   constructor(opts: OpenDhtLookupOptions) {
@@ -210,7 +212,7 @@ export class OpenDhtLookup implements LookupService {
    * The current wrapper of every publisher under `key`: per publisher, the
    * highest wire seq whose signature verifies (tombstones included). Wrappers
    * are verified newest first, so a publisher costs one verification plus one
-   * per forgery above its real record.
+   * per forgery above its real record — once: verdicts are cached.
    */
   async #read(key: Uint8Array, signal?: AbortSignal): Promise<Map<string, LookupWrapper>> {
     const values = await this.proxy.get(dhtKeyOf(OpenDhtTag.lookupKey, key), signal);
@@ -230,7 +232,9 @@ export class OpenDhtLookup implements LookupService {
     const current = new Map<string, LookupWrapper>();
     for (const [pub, list] of byPublisher) {
       list.sort((x, y) => y.wireSeq - x.wireSeq);
-      const valid = list.find((w) => verifyLookupWrapper(key, w));
+      const valid = list.find((w) =>
+        this.#verified.check(key, w.bytes, () => verifyLookupWrapper(key, w)),
+      );
       if (valid) current.set(pub, valid);
     }
     return current;

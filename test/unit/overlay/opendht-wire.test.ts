@@ -29,6 +29,7 @@ import {
   OpenDhtTag,
   PROXY_VALUE_LIMIT,
   SECRET_OVERHEAD,
+  VerifiedWrappers,
   verifyLookupWrapper,
   verifySecretWrapper,
 } from '../../../src/overlay/opendht-wire.js';
@@ -123,6 +124,26 @@ test('opendht wire: malformed wrappers do not decode', () => {
   assert.equal(decodeSecretWrapper(secret.subarray(0, SECRET_OVERHEAD)), undefined, 'empty');
   assert.equal(decodeSecretWrapper(ok), undefined, 'a lookup wrapper is not a secret one');
   assert.equal(decodeLookupWrapper(secret), undefined, 'a secret wrapper is not a lookup one');
+});
+
+test('opendht wire: verdicts are cached per (key, bytes), good and bad, least recently used out', () => {
+  const cache = new VerifiedWrappers(2);
+  let calls = 0;
+  const verdict = (ok: boolean) => () => {
+    calls++;
+    return ok;
+  };
+  const [k1, k2] = [bytes(32), bytes(32)];
+  const w = bytes(120);
+  assert.equal(cache.check(k1, w, verdict(true)), true);
+  assert.equal(cache.check(k1, w, verdict(false)), true, 'not remembered');
+  assert.equal(calls, 1);
+  assert.equal(cache.check(k2, w, verdict(false)), false, 'another key is another question');
+  assert.equal(cache.check(k2, w, verdict(true)), false);
+  assert.equal(calls, 2);
+  cache.check(k1, bytes(120), verdict(true)); // evicts (k1, w), the least recently used
+  assert.equal(cache.check(k1, w, verdict(false)), false, 'asked again after eviction');
+  assert.equal(calls, 4);
 });
 
 test('opendht wire: the largest value we put stays far below the proxy limit', () => {

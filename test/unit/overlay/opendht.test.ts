@@ -266,11 +266,12 @@ test('opendht: replaying an old signed record does not resurrect it; an expired 
   assert.deepEqual(await reader.find(k2), []);
 });
 
-test('opendht secrets: a wrapper not signed by the address, or a higher seq forged, is ignored; a refresh is the same value id', async (t) => {
+test('opendht secrets: a wrapper not signed by the address, or a higher seq forged, is ignored (verdicts cached); a refresh is the same value id', async (t) => {
   const net = await network();
   const pkOps = new PkOpTally();
   const writer = own(t, createOpenDhtSecretRecords({ proxyUrls: [url(net, 0)], pkOps }));
-  const reader = own(t, createOpenDhtSecretRecords({ proxyUrls: [url(net, 1)] }));
+  const readerOps = new PkOpTally();
+  const reader = own(t, createOpenDhtSecretRecords({ proxyUrls: [url(net, 1)], pkOps: readerOps }));
   const attacker = rawAt(t, net, 2);
   const seed = new Uint8Array(randomBytes(32));
   const address = writer.addressOf(seed);
@@ -289,6 +290,11 @@ test('opendht secrets: a wrapper not signed by the address, or a higher seq forg
     id: '777',
   });
   assert.deepEqual(await reader.getSecret({ address }), { value: utf8('sealed'), seq: 3 });
+  // The forgery (tried first: higher seq) and the record were each verified once…
+  assert.equal(readerOps.counts.verify, 2);
+  // …and the verdicts are remembered: the same get again verifies nothing.
+  assert.deepEqual(await reader.getSecret({ address }), { value: utf8('sealed'), seq: 3 });
+  assert.equal(readerOps.counts.verify, 2);
 });
 
 // ---- node death and failover (their own 5-node networks) -------------------------
