@@ -24,8 +24,8 @@ import { concatBytes, utf8 } from '../crypto/bytes.js';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../crypto/ed25519.js';
 import { keyHex } from './checks.js';
 import { emit } from './diagnostics.js';
-import { MulticastService, type MulticastServiceOptions } from './multicast.js';
-import { MulticastEndpoint, type MulticastEndpointOptions } from './multicast-endpoint.js';
+import { MulticastService, type MulticastServiceOptions, onOwnEndpoint } from './multicast.js';
+import type { MulticastEndpoint, MulticastEndpointOptions } from './multicast-endpoint.js';
 import { McType } from './multicast-wire.js';
 import {
   checkSecretPut,
@@ -88,7 +88,7 @@ export class MulticastSecretRecords extends MulticastService implements SecretRe
   static async open(
     opts: MulticastEndpointOptions & MulticastSecretRecordsOptions,
   ): Promise<MulticastSecretRecords> {
-    return new MulticastSecretRecords(await MulticastEndpoint.open(opts), opts, true);
+    return onOwnEndpoint(opts, (endpoint) => new MulticastSecretRecords(endpoint, opts, true));
   }
 
   /** On a shared endpoint (e.g. with MulticastLookup); close() leaves the endpoint open. */

@@ -136,7 +136,7 @@ export class MulticastLookup extends MulticastService implements LookupService {
     opts: MulticastEndpointOptions & MulticastLookupOptions,
   ): Promise<MulticastLookup> {
     checkLookupOptions(opts);
-    return new MulticastLookup(await MulticastEndpoint.open(opts), opts, true);
+    return onOwnEndpoint(opts, (endpoint) => new MulticastLookup(endpoint, opts, true));
   }
 
   /** On a shared endpoint (e.g. with MulticastSecretRecords); close() leaves the endpoint open. */
@@ -227,6 +227,20 @@ export class MulticastLookup extends MulticastService implements LookupService {
       return undefined;
     }
     return record;
+  }
+}
+
+/** Opens an endpoint for a service that owns it; closes it again if the service cannot be made. */
+export async function onOwnEndpoint<S>(
+  opts: MulticastEndpointOptions,
+  make: (endpoint: MulticastEndpoint) => S,
+): Promise<S> {
+  const endpoint = await MulticastEndpoint.open(opts);
+  try {
+    return make(endpoint);
+  } catch (err) {
+    await endpoint.close();
+    throw err;
   }
 }
 

@@ -340,6 +340,22 @@ describe('multicast endpoint', () => {
       );
   });
 
+  test('service options are checked too (the endpoint a failed open made is closed again)', async () => {
+    const opts = await endpointOptions();
+    await rejectsWith(
+      MulticastLookup.open({ ...opts, findWindowMs: 0 }),
+      OverlayErrorCode.BadOption,
+    );
+    await rejectsWith(
+      MulticastLookup.open({ ...opts, maxCandidates: 0 }),
+      OverlayErrorCode.BadOption,
+    );
+    await rejectsWith(
+      MulticastSecretRecords.open({ ...opts, findWindowMs: 1.5 }),
+      OverlayErrorCode.BadOption,
+    );
+  });
+
   test('an interface address this host does not have fails with OVERLAY_BACKEND (nothing bound)', async () => {
     const opts = await endpointOptions({ interface: '192.0.2.1' });
     await rejectsWith(MulticastEndpoint.open(opts), OverlayErrorCode.Backend);
