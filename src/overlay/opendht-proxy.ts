@@ -112,21 +112,31 @@ export class OpenDhtProxy {
       if (this.#closing.signal.aborted) break;
       const index = (this.#preferred + i) % this.urls.length;
       const base = this.urls[index] as string;
-      const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-      const combined = AbortSignal.any([
-        this.#closing.signal,
-        timeout,
-        ...(signal ? [signal] : []),
-      ]);
+      // One controller per request, fed by the timeout, close() and the
+      // caller: not AbortSignal.any, which keeps every composite alive as
+      // long as the long-lived close signal (nodejs/node#55351, #64476).
+      const local = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        local.abort();
+      }, this.#requestTimeoutMs);
+      const onAbort = () => local.abort();
+      this.#closing.signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const result = await attempt(base, combined);
+        const result = await attempt(base, local.signal);
         this.#preferred = index;
         return result;
       } catch (err) {
         if (signal?.aborted) throw OverlayError.aborted(signal.reason);
         reasons.push(
-          `${base}: ${timeout.aborted ? `no answer within ${this.#requestTimeoutMs} ms` : describe(err)}`,
+          `${base}: ${timedOut ? `no answer within ${this.#requestTimeoutMs} ms` : describe(err)}`,
         );
+      } finally {
+        clearTimeout(timer);
+        this.#closing.signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
       }
     }
     if (this.#closing.signal.aborted) reasons.push('client closed');
