@@ -40,6 +40,7 @@ import { PRIVACY_MODES, type PrivacyMode } from './modes.js';
 import { PeerIdentities } from './peer-identity.js';
 import { NodePrivacy } from './privacy.js';
 import { PackagePublisher } from './publisher.js';
+import { RatchetDriver } from './ratchet-driver.js';
 import { nextReach, parseReach, REACH_PREFIX } from './reach.js';
 import { PackageResolver } from './resolver.js';
 
@@ -62,8 +63,12 @@ export interface NodeOptions {
   epochSeconds?: number;
   graceSeconds?: number;
   privacyTickMs?: number;
+  /** Re-put secret records at least this often (ms). Default 600,000. */
+  privacyRefreshMs?: number;
   /** Test hook: the wall clock of the privacy side. */
   now?: () => number;
+  /** Do not ratchet a pair more often than this (ms). Default 600,000 (driver default). */
+  ratchetIntervalMs?: number;
 }
 
 export interface NodeInfo {
@@ -88,6 +93,7 @@ export class P2pSipNode {
   readonly #proxy: SipProxy;
   readonly #peers: PeerIdentities;
   readonly #privacy: NodePrivacy;
+  readonly #ratchet: RatchetDriver;
   readonly #learnContacts: boolean;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
@@ -138,8 +144,23 @@ export class P2pSipNode {
       ...(opts.epochSeconds === undefined ? {} : { epochSeconds: opts.epochSeconds }),
       ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
       ...(opts.privacyTickMs === undefined ? {} : { tickMs: opts.privacyTickMs }),
+      ...(opts.privacyRefreshMs === undefined ? {} : { refreshMs: opts.privacyRefreshMs }),
       ...(opts.now === undefined ? {} : { now: opts.now }),
       log,
+    });
+    // Whenever two friends' nodes talk, their pair secret advances (the
+    // dialling side offers once both identities are verified).
+    this.#ratchet = new RatchetDriver({
+      endpoint: this.#endpoint,
+      pairs: this.#privacy.ratchetPairs,
+      identity,
+      aorOf: (tunnel) => this.#peers.aorOf(tunnel),
+      ...(opts.ratchetIntervalMs === undefined ? {} : { minIntervalMs: opts.ratchetIntervalMs }),
+      log,
+      onAdvanced: (aor, generation) => {
+        log('info', `pair secret with ${aor} advanced to generation ${generation}`);
+        void this.#privacy.refresh().catch((err: unknown) => this.#warn('secret records', err));
+      },
     });
     // Introductions (IDENTITY frames) are re-signed at most every 10 minutes;
     // a package is valid for an hour. On a tunnel that reached one of our
@@ -163,6 +184,10 @@ export class P2pSipNode {
           if (introductions.size > 8) introductions.delete(introductions.keys().next().value!);
         }
         return intro.bytes;
+      },
+      onIdentified: (tunnel, peer) => {
+        this.#peers.introduce(tunnel); // ours first: the OFFER must follow it
+        this.#ratchet.identified(tunnel, peer.aor);
       },
       log,
     });
@@ -378,6 +403,7 @@ export class P2pSipNode {
     this.#proxy.close();
     this.#transactions.close();
     this.#peers.close();
+    this.#ratchet.close();
     await this.#transport.close();
     await this.#endpoint.close();
     await this.#lookup.close();

@@ -22,10 +22,11 @@ import { normalizeAor } from '../identity/aor.js';
 import type { Identity } from '../identity/identity.js';
 import type { SecretDht } from '../overlay/hyperdht-secret.js';
 import { HyperDhtSecretRecords } from '../overlay/hyperdht-secret.js';
-import type { SecretRecordService } from '../overlay/secret-records.js';
+import { MAX_SECRET_TTL_SECONDS, type SecretRecordService } from '../overlay/secret-records.js';
 import type { PackageContact } from '../package/fields.js';
-import { nodeTunnelSeed } from '../privacy/keys.js';
-import { epochOf } from '../privacy/pair-state.js';
+import { nodeTunnelSeed, publishKeys } from '../privacy/keys.js';
+import { epochOf, type PairState } from '../privacy/pair-state.js';
+import { decoyRecord } from '../privacy/record.js';
 import type { Store } from '../store/store.js';
 import type { TunnelEndpoint } from '../tunnel/endpoint.js';
 import type { LogFn } from './log.js';
@@ -77,6 +78,9 @@ export class NodePrivacy {
   readonly #listening = new Map<number, DhtKeyPair>();
   /** Epoch → key hex, for every epoch key handed out recently. */
   readonly #epochOfKey = new Map<string, number>();
+  /** Record seeds of a pair's generation that a ratchet step retired, to overwrite (see `ratchetPairs`). */
+  readonly #retired: { seed: Uint8Array; epoch: number }[] = [];
+  readonly #seqs: KvSecretSeqs;
   /** Per epoch: the signed package naming that epoch's tunnel key, for the current online state. */
   readonly #packages = new Map<number, Uint8Array>();
   #mode: PrivacyMode;
@@ -108,11 +112,12 @@ export class NodePrivacy {
       log: opts.log,
     });
     this.records = opts.records ?? new HyperDhtSecretRecords({ dht: opts.dht });
+    this.#seqs = new KvSecretSeqs(opts.store);
     this.#publisher = new SecretPublisher({
       records: this.records,
       pairs: this.pairs,
       friends: () => opts.store.listContacts().map((c) => c.aor),
-      seqs: new KvSecretSeqs(opts.store),
+      seqs: this.#seqs,
       log: opts.log,
     });
     this.resolver = new SecretResolver({
@@ -217,6 +222,56 @@ export class NodePrivacy {
     return kp;
   }
 
+  /**
+   * The pair states as the ratchet driver should see them. A step that
+   * retires a generation (the offerer's confirm, the responder's finish)
+   * leaves that generation's records of the current epochs in the DHT until
+   * they lapse — readable by anyone who can derive generation 0, i.e. a thief
+   * of an identity key. So the retired record seeds are noted here and, on
+   * the next round, overwritten with a decoy (`decoyRecord`: the version
+   * byte and random bytes, a higher seq; to a DHT node it looks like any
+   * record update).
+   */
+  get ratchetPairs(): Pick<PairSecrets, 'stateFor' | 'update'> {
+    return {
+      stateFor: (aor) => this.pairs.stateFor(aor),
+      update: (aor, state) => {
+        const before = this.#o.store.getPairState(normalizeAor(aor));
+        this.pairs.update(aor, state);
+        if (before) this.#noteRetired(before, state);
+      },
+    };
+  }
+
+  #noteRetired(before: PairState, after: PairState): void {
+    for (const epoch of this.pairs.publishEpochs()) {
+      try {
+        const kept = new Set(publishKeys(after, epoch).map((k) => toHex(k.recordSeed)));
+        for (const k of publishKeys(before, epoch))
+          if (!kept.has(toHex(k.recordSeed))) this.#retired.push({ seed: k.recordSeed, epoch });
+      } catch {
+        // an epoch one of the states cannot derive: nothing of it was published
+      }
+    }
+  }
+
+  async #overwriteRetired(): Promise<void> {
+    const ttlSeconds = Math.min(2 * this.pairs.epochSeconds, MAX_SECRET_TTL_SECONDS);
+    for (const r of this.#retired.splice(0)) {
+      try {
+        await this.records.putSecret(r.seed, decoyRecord(), {
+          seq: this.#seqs.next(r.epoch),
+          ttlSeconds,
+        });
+      } catch (err) {
+        this.#o.log(
+          'warn',
+          `could not overwrite a retired record: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+  }
+
   /** Our tunnel key (hex) of the current epoch. */
   currentTunnelKey(): string {
     return toHex(this.tunnelKeyPair(this.pairs.currentEpoch()).publicKey);
@@ -256,6 +311,7 @@ export class NodePrivacy {
       this.#lastRefresh = this.#now();
       this.#lastEpochs = this.pairs.publishEpochs().join(',');
       const report = await job();
+      await this.#overwriteRetired();
       if (report)
         this.#o.log(
           'debug',

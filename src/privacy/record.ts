@@ -64,6 +64,17 @@ export function sealRecord(
 }
 
 /**
+ * A record no key opens that looks like any sealed one: the version byte,
+ * then random bytes (a sealed record is the version, a random nonce and
+ * ciphertext). Written over a record that must no longer be readable, e.g.
+ * a retired generation's (src/node/privacy.ts).
+ */
+export function decoyRecord(size = RECORD_SIZE): Uint8Array {
+  checkSize(size);
+  return concatBytes(Uint8Array.of(RECORD_VERSION), randomBytes(size - 1));
+}
+
+/**
  * The package inside a record: PRIVACY_RECORD_MALFORMED for a wrong size,
  * version, length prefix or non-zero padding; PRIVACY_RECORD_AUTH if it does
  * not open with this key.
