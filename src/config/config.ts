@@ -28,7 +28,7 @@ export const CONFIG_VERSION = 1;
 
 export const SIP_TRANSPORTS = ['udp', 'tcp'] as const;
 export type SipTransportName = (typeof SIP_TRANSPORTS)[number];
-export const OVERLAY_BACKENDS = ['hyperdht', 'opendht'] as const;
+export const OVERLAY_BACKENDS = ['hyperdht', 'opendht', 'multicast'] as const;
 export type OverlayBackend = (typeof OVERLAY_BACKENDS)[number];
 export const NETWORKS = ['local', 'public'] as const;
 /** 'local': only the listed bootstrap nodes (none = own first node). 'public': the backend's public network. */
@@ -41,7 +41,16 @@ export interface Config {
   /** Where the node's SIP proxy listens for the user's softphones. */
   sip: { host: string; port: number; transports: SipTransportName[] };
   overlay: {
-    backend: OverlayBackend;
+    /**
+     * The lookup service(s): one name, or a list to publish to all and look
+     * up in all at once (src/overlay/multi.ts). Tunnels always use HyperDHT
+     * (the node's own DHT node; `bootstrap` below).
+     */
+    backend: OverlayBackend | OverlayBackend[];
+    /** dhtnode REST proxies ("http://host:port"), tried in order; needed for "opendht". */
+    opendht: { proxies: string[] };
+    /** LAN multicast (needed for "multicast"): the IPv4 address of the LAN interface, group, port. */
+    multicast: { interface: string; group: string; port: number };
     network: Network;
     /** "host:port" or "[v6]:port" entries. */
     bootstrap: string[];
@@ -65,7 +74,15 @@ export function defaultConfig(): Config {
   return {
     version: CONFIG_VERSION,
     sip: { host: '127.0.0.1', port: 5060, transports: ['udp', 'tcp'] },
-    overlay: { backend: 'hyperdht', network: 'local', bootstrap: [], host: '127.0.0.1', port: 0 },
+    overlay: {
+      backend: 'hyperdht',
+      network: 'local',
+      bootstrap: [],
+      host: '127.0.0.1',
+      port: 0,
+      opendht: { proxies: [] },
+      multicast: { interface: '127.0.0.1', group: '239.255.80.83', port: 61083 },
+    },
     privacy: { mode: 'open', learnContacts: true },
   };
 }
@@ -123,6 +140,14 @@ export function validateConfig(value: unknown, file = '<config>'): Config {
     'bootstrap',
     'host',
     'port',
+    'opendht',
+    'multicast',
+  ]);
+  const od = section(orEmpty(ov.opendht), 'overlay.opendht', file, ['proxies']);
+  const mc = section(orEmpty(ov.multicast), 'overlay.multicast', file, [
+    'interface',
+    'group',
+    'port',
   ]);
   const privacy = section(orEmpty(root.privacy), 'privacy', file, ['mode', 'learnContacts']);
   const get = <T>(sec: Section, path: string, fallback: T, check: Check<T>): T => {
@@ -137,11 +162,17 @@ export function validateConfig(value: unknown, file = '<config>'): Config {
       transports: get(sip, 'sip.transports', d.sip.transports, transports),
     },
     overlay: {
-      backend: get(ov, 'overlay.backend', d.overlay.backend, oneOf(OVERLAY_BACKENDS)),
+      backend: get(ov, 'overlay.backend', d.overlay.backend, backends),
       network: get(ov, 'overlay.network', d.overlay.network, oneOf(NETWORKS)),
       bootstrap: get(ov, 'overlay.bootstrap', d.overlay.bootstrap, bootstrap),
       host: get(ov, 'overlay.host', d.overlay.host, ipLiteral),
       port: get(ov, 'overlay.port', d.overlay.port, port),
+      opendht: { proxies: get(od, 'overlay.opendht.proxies', d.overlay.opendht.proxies, urls) },
+      multicast: {
+        interface: get(mc, 'overlay.multicast.interface', d.overlay.multicast.interface, ipv4),
+        group: get(mc, 'overlay.multicast.group', d.overlay.multicast.group, multicastGroup),
+        port: get(mc, 'overlay.multicast.port', d.overlay.multicast.port, port),
+      },
     },
     privacy: {
       mode: get(privacy, 'privacy.mode', d.privacy.mode, oneOf(PRIVACY_MODES)),
@@ -206,6 +237,63 @@ function oneOf<T extends string>(allowed: readonly T[]): Check<T> {
     }
     return value as T;
   };
+}
+
+/** The lookup backends a config names, as a list. */
+export function backendsOf(overlay: Config['overlay']): OverlayBackend[] {
+  return Array.isArray(overlay.backend) ? [...overlay.backend] : [overlay.backend];
+}
+
+function backends(value: unknown, field: string, file: string): OverlayBackend | OverlayBackend[] {
+  if (!Array.isArray(value)) return oneOf(OVERLAY_BACKENDS)(value, field, file);
+  if (value.length === 0) throw ConfigError.invalid(file, field, 'expected at least one backend');
+  const out = value.map((v, i) => oneOf(OVERLAY_BACKENDS)(v, `${field}[${i}]`, file));
+  if (new Set(out).size !== out.length)
+    throw ConfigError.invalid(file, field, 'lists a backend twice');
+  return out;
+}
+
+function urls(value: unknown, field: string, file: string): string[] {
+  if (!Array.isArray(value) || value.length > 16)
+    throw ConfigError.invalid(
+      file,
+      field,
+      `expected a list of up to 16 URLs, got ${describe(value)}`,
+    );
+  return value.map((v, i) => {
+    let ok = false;
+    try {
+      const u = new URL(String(v));
+      ok = typeof v === 'string' && (u.protocol === 'http:' || u.protocol === 'https:');
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw ConfigError.invalid(
+        file,
+        `${field}[${i}]`,
+        `expected an http(s) URL, got ${describe(v)}`,
+      );
+    return v as string;
+  });
+}
+
+function ipv4(value: unknown, field: string, file: string): string {
+  if (typeof value !== 'string' || isIP(value) !== 4)
+    throw ConfigError.invalid(file, field, `expected an IPv4 address, got ${describe(value)}`);
+  return value;
+}
+
+function multicastGroup(value: unknown, field: string, file: string): string {
+  const v = ipv4(value, field, file);
+  const first = Number(v.split('.')[0]);
+  if (first < 224 || first > 239)
+    throw ConfigError.invalid(
+      file,
+      field,
+      `expected a multicast group 224.0.0.0/4, got ${describe(value)}`,
+    );
+  return v;
 }
 
 function boolean(value: unknown, field: string, file: string): boolean {

@@ -110,7 +110,10 @@ export async function closeServerQuietly(server: DhtServer): Promise<void> {
 
 export interface TunnelDht {
   readonly destroyed: boolean;
-  connect(remotePublicKey: Uint8Array, options: { keyPair: DhtKeyPair }): SecretStream;
+  connect(
+    remotePublicKey: Uint8Array,
+    options: { keyPair: DhtKeyPair; relayAddresses?: { host: string; port: number }[] },
+  ): SecretStream;
   createServer(options: DhtServerOptions, onconnection: (socket: SecretStream) => void): DhtServer;
   destroy(options?: { force?: boolean }): Promise<void>;
 }

@@ -19,10 +19,11 @@ import { randomBytes } from '../crypto/random.js';
 import { createHyperDht, type HyperDht } from '../dht/hyperdht.js';
 import { Identity } from '../identity/identity.js';
 import { TransportLayer } from '../net/transport-layer.js';
-import { HyperDhtLookup } from '../overlay/hyperdht.js';
 import type { LookupService } from '../overlay/lookup-service.js';
+import type { SecretRecordService } from '../overlay/secret-records.js';
 import { isLoopbackV4 } from '../overlay/testnet.js';
-import type { Origin, TransactionPort } from '../proxy/ports.js';
+import type { PackageContact } from '../package/fields.js';
+import type { Origin, Resolver, TransactionPort } from '../proxy/ports.js';
 import { SipProxy } from '../proxy/proxy.js';
 import { aorOf, Registrar } from '../proxy/registrar.js';
 import { getCallId, getFrom, getTo, parseMessage, serializeMessage } from '../sip/message/index.js';
@@ -37,6 +38,7 @@ import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
 import { ModeResolver, type ResolutionReport } from './mode-resolver.js';
 import { PRIVACY_MODES, type PrivacyMode } from './modes.js';
+import { openOverlays } from './overlays.js';
 import { PeerIdentities } from './peer-identity.js';
 import { NodePrivacy } from './privacy.js';
 import { PackagePublisher } from './publisher.js';
@@ -97,6 +99,8 @@ export class P2pSipNode {
   readonly #learnContacts: boolean;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
+  /** Where a peer key's DHT node is, from its package (connect hints; bounded). */
+  readonly #hints = new Map<string, { host: string; port: number }>();
   /** The tunnel each peer key last spoke through (responses and requests go back on it). */
   readonly #tunnels = new Map<string, Tunnel>();
   #stopping: Promise<void> | undefined;
@@ -106,6 +110,9 @@ export class P2pSipNode {
     store: Store;
     dht: HyperDht;
     lookup: LookupService;
+    records: SecretRecordService;
+    /** "host:port" of our DHT node, named in packages when a caller may share no DHT with us. */
+    addressHint: string | undefined;
     endpoint: TunnelEndpoint;
     transport: TransportLayer;
     identity: Identity;
@@ -131,7 +138,10 @@ export class P2pSipNode {
       lookup: this.#lookup,
       identity,
       store,
-      contacts: () => [{ transport: 'hyperdht', key: identity.publicKey }],
+      contacts: () => [
+        { transport: 'hyperdht', key: identity.publicKey },
+        ...hintContact(parts.addressHint),
+      ],
       log,
     });
     this.#privacy = new NodePrivacy({
@@ -140,7 +150,9 @@ export class P2pSipNode {
       dht: this.#dht,
       endpoint: this.#endpoint,
       initialMode: parts.initialMode,
-      signPackage: (contacts) => this.#publisher.currentPackage(contacts).bytes,
+      signPackage: (contacts) =>
+        this.#publisher.currentPackage([...contacts, ...hintContact(parts.addressHint)]).bytes,
+      records: parts.records,
       ...(opts.epochSeconds === undefined ? {} : { epochSeconds: opts.epochSeconds }),
       ...(opts.graceSeconds === undefined ? {} : { graceSeconds: opts.graceSeconds }),
       ...(opts.privacyTickMs === undefined ? {} : { tickMs: opts.privacyTickMs }),
@@ -254,15 +266,17 @@ export class P2pSipNode {
           tunnelKeys: this.#privacy.ownKeys,
         },
         registrar: this.#registrar,
-        resolver: new ModeResolver({
-          open: new PackageResolver({ lookup: this.#lookup, store, log }),
-          secret: this.#privacy.resolver,
-          modeFor: (aor) => this.#privacy.modeFor(aor),
-          hasSecret: (aor) => this.#privacy.hasSecret(aor),
-          secretRouteKey: () => this.#privacy.currentTunnelKey(),
-          onResolved: (report) => this.#noteReach(report),
-          log,
-        }),
+        resolver: this.#rememberingHints(
+          new ModeResolver({
+            open: new PackageResolver({ lookup: this.#lookup, store, log }),
+            secret: this.#privacy.resolver,
+            modeFor: (aor) => this.#privacy.modeFor(aor),
+            hasSecret: (aor) => this.#privacy.hasSecret(aor),
+            secretRouteKey: () => this.#privacy.currentTunnelKey(),
+            onResolved: (report) => this.#noteReach(report),
+            log,
+          }),
+        ),
         control: {
           privacyModes: PRIVACY_MODES,
           privacyMode: () => this.#privacy.mode,
@@ -321,8 +335,12 @@ export class P2pSipNode {
         seedHex = toHex(randomBytes(32));
         store.setKv('overlay.seed', seedHex);
       }
-      const lookup = new HyperDhtLookup({ dht, seed: fromHex(seedHex) });
-      cleanup.push(() => lookup.close());
+      const overlays = await openOverlays(config.overlay, {
+        dht,
+        seed: fromHex(seedHex),
+        log: opts.log,
+      });
+      cleanup.push(() => overlays.close());
       // Who may open a tunnel to which of our keys is the privacy side's
       // decision (NodePrivacy.accepts), bound once the node exists.
       let accepts: (remote: Uint8Array, local: Uint8Array) => boolean = () => false;
@@ -351,7 +369,11 @@ export class P2pSipNode {
         info,
         store,
         dht,
-        lookup,
+        lookup: overlays.lookup,
+        records: overlays.records,
+        addressHint: overlays.needsAddressHint
+          ? hintAddress(address, config.overlay.multicast.interface)
+          : undefined,
         endpoint,
         transport,
         identity,
@@ -444,6 +466,21 @@ export class P2pSipNode {
    * relaxed) or its withdrawal (paranoid), and the secret records of every
    * contact. No softphone: an offline package, so callers get 480, not 404.
    */
+  /** A resolver that keeps the connect hint of every peer it found. */
+  #rememberingHints(inner: Resolver): Resolver {
+    return {
+      resolve: async (aor, signal) => {
+        const found = await inner.resolve(aor, signal);
+        if (found.ok && found.hint) {
+          this.#hints.delete(found.peerKey);
+          this.#hints.set(found.peerKey, found.hint);
+          if (this.#hints.size > 1024) this.#hints.delete(this.#hints.keys().next().value!);
+        }
+        return found;
+      },
+    };
+  }
+
   #learn(aor: string, keyHex: string): void {
     const learned = this.#contacts.learn(aor, fromHex(keyHex));
     if (learned.outcome === 'learned') {
@@ -582,7 +619,11 @@ export class P2pSipNode {
     for (let attempt = 1; ; attempt++) {
       let tunnel = this.#tunnels.get(to.host);
       if (!tunnel?.isOpen) {
-        tunnel = await this.#endpoint.connect(fromHex(to.host), { keyPair });
+        const hint = this.#hints.get(to.host);
+        tunnel = await this.#endpoint.connect(fromHex(to.host), {
+          keyPair,
+          ...(hint ? { relayAddresses: [hint] } : {}),
+        });
         this.#remember(to.host, tunnel);
       }
       this.#peers.introduce(tunnel);
@@ -619,6 +660,17 @@ const TUNNEL_ACK_TIMEOUT_MS = 3_000;
  */
 function onLoopback(host: string): boolean {
   return host === '::1' || isLoopbackV4(host);
+}
+
+/** The `udp` contact naming our DHT node, when callers may need it (src/node/overlays.ts). */
+function hintContact(addr: string | undefined): PackageContact[] {
+  return addr === undefined ? [] : [{ transport: 'udp', addr }];
+}
+
+/** Our DHT node as others reach it: its bound address, or the LAN address when bound to all. */
+function hintAddress(bound: { host: string; port: number }, lan: string): string {
+  const host = bound.host === '0.0.0.0' || bound.host === '::' ? lan : bound.host;
+  return host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`;
 }
 
 /** A final status as a call-log outcome. */

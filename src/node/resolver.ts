@@ -116,8 +116,21 @@ export class PackageResolver implements Resolver {
         reason: `Temporarily Unavailable (${aor} has no softphone registered)`,
       };
     }
-    return { ok: true, peerKey: toHex(contact.key), aor };
+    const hint = addressHint(best.contacts);
+    return { ok: true, peerKey: toHex(contact.key), aor, ...(hint ? { hint } : {}) };
   }
+}
+
+/** The first `udp` contact as {host, port} (the peer's DHT node), if any. */
+export function addressHint(
+  contacts: readonly PackageFields['contacts'][number][],
+): { host: string; port: number } | undefined {
+  for (const c of contacts) {
+    if (c.transport !== 'udp') continue;
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(c.addr);
+    if (m) return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
+  }
+  return undefined;
 }
 
 function seqKey(aor: string, key: Uint8Array): string {

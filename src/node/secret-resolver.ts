@@ -36,6 +36,7 @@ import { bytes as decodeKey } from '../privacy/pair-state.js';
 import { openRecord } from '../privacy/record.js';
 import type { Resolution, Resolver } from '../proxy/ports.js';
 import type { PairSecrets } from './pair-secrets.js';
+import { addressHint } from './resolver.js';
 
 export type SecretFailureCode =
   | 'BAD_AOR'
@@ -186,12 +187,14 @@ export class SecretResolver implements Resolver {
         480,
         `Temporarily Unavailable (${aor} has no softphone registered)`,
       );
+    const hint = addressHint(fields.contacts);
     return {
       ok: true,
       peerKey: toHex(contact.key),
       aor,
       epoch: keys.epoch,
       generation: keys.generation,
+      ...(hint ? { hint } : {}),
     };
   }
 }

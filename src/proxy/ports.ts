@@ -54,7 +54,14 @@ export interface TransactionPort {
 
 /** The result of looking a callee up in the lookup service(s). */
 export type Resolution =
-  | { ok: true; peerKey: string; aor: string; localKey?: string }
+  | {
+      ok: true;
+      peerKey: string;
+      aor: string;
+      localKey?: string;
+      /** The peer's DHT node address from its package (a `udp` contact), a connect hint. */
+      hint?: { host: string; port: number };
+    }
   | { ok: false; status: number; reason: string; warning?: string };
 
 export interface Resolver {

@@ -78,6 +78,12 @@ export interface ConnectOptions {
   keyPair: DhtKeyPair;
   /** Overrides the endpoint's connect timeout for this call. */
   timeoutMs?: number;
+  /**
+   * Where the peer's DHT node is, if known (a `udp` contact of its package):
+   * the handshake goes there directly instead of through a DHT lookup, so
+   * the two need no DHT network in common.
+   */
+  relayAddresses?: { host: string; port: number }[];
 }
 
 export interface TunnelEndpointEvents {
@@ -296,6 +302,7 @@ export class TunnelEndpoint extends EventEmitter<TunnelEndpointEvents> {
     const timeoutMs = options.timeoutMs ?? this.#options.connectTimeoutMs;
     const socket = this.dht.connect(Buffer.from(remotePublicKey), {
       keyPair: toDhtKeyPair(options.keyPair),
+      ...(options.relayAddresses?.length ? { relayAddresses: options.relayAddresses } : {}),
     });
     const tunnel = this.#adopt(socket, 'outbound', options.keyPair.publicKey);
     const timer = this.#clock.setTimeout(
