@@ -31,6 +31,7 @@ import {
   removeHome,
   startNode,
 } from '../helpers/node-process.js';
+import { startOpenDht } from '../helpers/opendht.js';
 import {
   describeSipp,
   headerValues,
@@ -107,9 +108,20 @@ async function setMode(node: NodeProcess, aor: string, mode: PrivacyMode): Promi
   }
 }
 
-for (const secret of [true, false]) {
-  test(`privacy-mode matrix ${secret ? 'WITH' : 'WITHOUT'} a shared secret: 9 cells, sipp → node → HyperDHT → node → sipp`, async (tc: TestContext) => {
-    const testnet = await useTestnet({}, tc);
+for (const [backend, secret] of [
+  ['hyperdht', true],
+  ['hyperdht', false],
+  ['opendht', true],
+  ['opendht', false],
+] as const)
+  test(`privacy-mode matrix over ${backend} ${secret ? 'WITH' : 'WITHOUT'} a shared secret: 9 cells, sipp → node → ${backend} → node → sipp`, async (tc: TestContext) => {
+    // Over OpenDHT the nodes share no HyperDHT network at all (bootstrap []):
+    // lookups go through two different dhtnode proxies of one OpenDHT
+    // network, connections use the DHT address in the package.
+    const testnet = backend === 'hyperdht' ? await useTestnet({}, tc) : undefined;
+    const opendht = backend === 'opendht' ? await startOpenDht({ nodes: 3 }) : undefined;
+    if (opendht) tc.after(() => opendht.stop());
+    const bootstrap = testnet ? testnet.bootstrap : [];
     const homes = [await createTempHome(), await createTempHome()] as const;
     let a: NodeProcess | undefined;
     let b: NodeProcess | undefined;
@@ -118,22 +130,17 @@ for (const secret of [true, false]) {
       await initNode(homes[0], ALICE);
       await initNode(homes[1], BOB);
       if (secret) await exchangeCards(homes[0], homes[1]);
-      else
-        for (const home of homes) {
-          const config = loadConfig(home);
-          config.privacy.learnContacts = false;
-          writeConfig(home, config);
+      for (const [i, home] of homes.entries()) {
+        const config = loadConfig(home);
+        if (!secret) config.privacy.learnContacts = false;
+        if (opendht) {
+          config.overlay.backend = 'opendht';
+          config.overlay.opendht.proxies = [opendht.proxyUrls[i]!];
         }
-      a = await startNode({
-        home: homes[0],
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
-      b = await startNode({
-        home: homes[1],
-        bootstrap: testnet.bootstrap,
-        extraArgs: ['--verbose'],
-      });
+        writeConfig(home, config);
+      }
+      a = await startNode({ home: homes[0], bootstrap, extraArgs: ['--verbose'] });
+      b = await startNode({ home: homes[1], bootstrap, extraArgs: ['--verbose'] });
       const logs = () => nodeLogs(a, b);
       bob = await startSipp({
         scenario: e2e('uas-bob.xml'),
@@ -216,4 +223,3 @@ for (const secret of [true, false]) {
       for (const home of homes) await removeHome(home);
     }
   });
-}
