@@ -87,6 +87,7 @@ export class P2pSipNode {
   readonly #contacts: Contacts;
   readonly #dht: HyperDht;
   readonly #lookup: LookupService;
+  readonly #closeOverlays: () => Promise<void>;
   readonly #endpoint: TunnelEndpoint;
   readonly #transport: TransportLayer;
   readonly #transactions: TransactionLayer;
@@ -111,6 +112,8 @@ export class P2pSipNode {
     dht: HyperDht;
     lookup: LookupService;
     records: SecretRecordService;
+    /** Closes every lookup backend (and what they share, e.g. a multicast socket). */
+    closeOverlays: () => Promise<void>;
     /** "host:port" of our DHT node, named in packages when a caller may share no DHT with us. */
     addressHint: string | undefined;
     endpoint: TunnelEndpoint;
@@ -126,6 +129,7 @@ export class P2pSipNode {
     this.#contacts = new Contacts(store);
     this.#dht = parts.dht;
     this.#lookup = parts.lookup;
+    this.#closeOverlays = parts.closeOverlays;
     this.#endpoint = parts.endpoint;
     this.#transport = parts.transport;
     this.#log = opts.log;
@@ -371,6 +375,7 @@ export class P2pSipNode {
         dht,
         lookup: overlays.lookup,
         records: overlays.records,
+        closeOverlays: () => overlays.close(),
         addressHint: overlays.needsAddressHint
           ? hintAddress(address, config.overlay.multicast.interface)
           : undefined,
@@ -428,7 +433,7 @@ export class P2pSipNode {
     this.#ratchet.close();
     await this.#transport.close();
     await this.#endpoint.close();
-    await this.#lookup.close();
+    await this.#closeOverlays();
     await this.#dht.destroy();
     this.#store.close();
   }

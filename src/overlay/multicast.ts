@@ -14,8 +14,9 @@
  * Semantics differ from a DHT in two honest ways (docs/overlay.md):
  * - A record lives only while its publisher is up: a node that is off or
  *   asleep is not findable (on a LAN that is the truth anyway).
- * - `find` always waits its window and returns what came; `timeoutMs` IS the
- *   window, so it never fails with OVERLAY_TIMEOUT: silence is [].
+ * - `find` always waits its window (findWindowMs; a smaller `timeoutMs`
+ *   shortens it, a larger one does not stretch it) and returns what came,
+ *   so it never fails with OVERLAY_TIMEOUT: silence is [].
  *
  * Publisher ids are derived as for every backend (checks.ts: per (node seed,
  * key) Ed25519 key), so the same seed gives the same ids here as in HyperDHT.
@@ -121,7 +122,12 @@ export abstract class MulticastService {
     this.checkOpen();
     checkTimeout(opts.timeoutMs);
     checkSignal(opts.signal);
-    return { windowMs: opts.timeoutMs ?? this.windowMs, signal: opts.signal };
+    // A caller's time limit caps the window; it does not stretch it: the
+    // proxy passes its whole lookup budget (seconds), a LAN answers in ms.
+    return {
+      windowMs: Math.min(opts.timeoutMs ?? this.windowMs, this.windowMs),
+      signal: opts.signal,
+    };
   }
 }
 
