@@ -12,6 +12,7 @@ import { message } from './commands/message.js';
 import { mode } from './commands/mode.js';
 import { sipLint } from './commands/sip-lint.js';
 import { start } from './commands/start.js';
+import { status } from './commands/status.js';
 import { testnet } from './commands/testnet.js';
 import { whoami } from './commands/whoami.js';
 
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   whoami,
   start,
   mode,
+  status,
   message,
   call,
   contacts,

@@ -1,5 +1,5 @@
 /**
- * `p2psip contacts export|add|list|remove|group … --home DIR` — friends and
+ * `p2psip contacts export|add|list|remove|mode|group … --home DIR` — friends and
  * their pinned identity keys. `export` prints this node's contact card (a
  * signed `p2psip:` URI) and its QR code; `add` pins a friend's card; `list`
  * shows where each key came from (a card, or learned on first use); groups
@@ -13,6 +13,7 @@ import { ContactError, ContactErrorCode } from '../../contacts/errors.js';
 import { renderQr } from '../../contacts/qr.js';
 import { toHex } from '../../crypto/bytes.js';
 import { Identity } from '../../identity/identity.js';
+import { isPrivacyMode, PRIVACY_MODES } from '../../node/modes.js';
 import { Store } from '../../store/store.js';
 import { parseCommandArgs, parseWithPositionals, type Spec } from '../args.js';
 import type { CliIo, Command } from '../command.js';
@@ -38,6 +39,10 @@ export const contacts: Command = {
     '        contacts with their key, where it came from (card, or learned on',
     '        first use), date added and groups; --json: one JSON object a line',
     '  remove AOR',
+    '  mode AOR [open|relaxed|paranoid|default]',
+    "        this contact's own privacy mode for calling it (default: the node's",
+    '        mode again); without a mode, prints it. A running node uses it from',
+    '        its next lookup of AOR',
     '  group create NAME | group delete NAME',
     '  group add NAME AOR... | group remove NAME AOR...',
     '  group list [--json]',
@@ -58,6 +63,8 @@ export const contacts: Command = {
         return list(rest, io);
       case 'remove':
         return remove(rest, io);
+      case 'mode':
+        return contactMode(rest, io);
       case 'group':
         return group(rest, io);
       case undefined:
@@ -204,6 +211,31 @@ function remove(argv: string[], io: CliIo): number {
   return 0;
 }
 
+/** `mode AOR [WORD]`: the contact's privacy override (null = the node's mode). */
+function contactMode(argv: string[], io: CliIo): number {
+  const { values, positionals } = parseWithPositionals(argv, HOME, 1, 2);
+  const [aor, word] = positionals as [string, string | undefined];
+  const wanted = word?.toLowerCase();
+  if (wanted !== undefined && wanted !== 'default' && !isPrivacyMode(wanted))
+    throw new UsageError(`unknown mode "${word}": say ${PRIVACY_MODES.join(', ')} or default`);
+  const contact = withStore(values, (store) => {
+    const current = store.getContact(aor);
+    if (!current) return undefined;
+    if (wanted === undefined) return current;
+    return store.updateContact(aor, { privacyMode: wanted === 'default' ? null : wanted });
+  });
+  if (!contact) {
+    io.stderr(`p2psip contacts: ${aor} is not a contact`);
+    return 1;
+  }
+  io.stdout(
+    contact.privacyMode === null
+      ? `${contact.aor}: privacy mode of the node (no override)`
+      : `${contact.aor}: privacy mode ${contact.privacyMode} (overrides the node's mode)`,
+  );
+  return 0;
+}
+
 function group(argv: string[], io: CliIo): number {
   const [action, ...rest] = argv;
   if (action === 'list') {
@@ -270,8 +302,8 @@ function describe(
   return { aor: c.aor, name, publicKey: toHex(c.publicKey) };
 }
 
-/** Left-aligned columns, two spaces apart. */
-function table(io: CliIo, head: string[], rows: string[][]): void {
+/** Left-aligned columns, two spaces apart (also `p2psip status`). */
+export function table(io: CliIo, head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [head, ...rows]) {
     io.stdout(
