@@ -82,7 +82,9 @@ export function explainSecretMiss(
       : 'paranoid mode uses secret keys only';
   return {
     status: detail.status,
-    reason: `${detail.reason.replace(/\)$/, '')}; ${mode} mode, no open-key fallback)`,
+    reason: detail.reason.endsWith(')')
+      ? `${detail.reason.slice(0, -1)}; ${mode} mode, no open-key fallback)`
+      : `${detail.reason} (${mode} mode, no open-key fallback)`,
     warning: `${detail.warning ? `${detail.warning}; ` : ''}${aor} published no record for our shared secret (offline, or ${aor} does not hold our card); ${noFallback}`,
   };
 }

@@ -272,6 +272,20 @@ export class Store {
     return row?.value;
   }
 
+  /** Every kv entry whose key starts with `prefix` (non-empty), in key order. */
+  listKv(prefix: string): { key: string; value: string }[] {
+    checkKey(prefix);
+    // Keys with the prefix sort between the prefix and the prefix with its
+    // last character incremented.
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.#run(
+      () =>
+        this.#db
+          .prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key')
+          .all(prefix, end) as { key: string; value: string }[],
+    );
+  }
+
   setKv(key: string, value: string): void {
     checkKey(key);
     if (typeof value !== 'string') throw StoreError.badValue(`kv ${key}`, 'value must be a string');

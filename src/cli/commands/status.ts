@@ -13,7 +13,6 @@
  * The per-callee outcome is the store kv entry `reach:<aor>` the node writes
  * after every lookup (src/node/reach.ts).
  */
-import Database from 'better-sqlite3';
 import { loadConfig } from '../../config/config.js';
 import { shortFingerprint } from '../../contacts/card.js';
 import { isPrivacyMode, type LookupPlan, lookupPlan, type PrivacyMode } from '../../node/modes.js';
@@ -120,7 +119,7 @@ export function readStatus(home: string): StatusReport | undefined {
     const stored = store.getKv(MODE_KEY);
     const mode = isPrivacyMode(stored) ? stored : config.privacy.mode;
     const run = readRuntime(home);
-    const reach = readReachEntries(store.path);
+    const reach = readReachEntries(store);
     const contacts = store.listContacts().map((c): ContactStatus => {
       const pair = store.getPairState(c.aor);
       const last = reach.get(c.aor);
@@ -163,28 +162,14 @@ export function readStatus(home: string): StatusReport | undefined {
   }
 }
 
-/**
- * Every `reach:<aor>` entry (unparseable ones left out), by AOR. The Store
- * has no listing of kv keys, so this reads them over a second, read-only
- * connection: one range query on the kv primary key (';' follows ':').
- * TODO(lead): replace with a `Store.listKv(prefix)` when the store gets one.
- */
-function readReachEntries(dbPath: string): Map<string, ReachEntry> {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    const rows = db
-      .prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key')
-      .all(REACH_PREFIX, `${REACH_PREFIX.slice(0, -1)};`) as { key: string; value: string }[];
-    const out = new Map<string, ReachEntry>();
-    for (const row of rows) {
-      const entry = parseReach(row.value);
-      if (entry) out.set(row.key.slice(REACH_PREFIX.length), entry);
-    }
-    return out;
-  } finally {
-    db.close();
+/** The `reach:` entries of the store (how each callee was last looked up). */
+function readReachEntries(store: Store): Map<string, ReachEntry> {
+  const out = new Map<string, ReachEntry>();
+  for (const row of store.listKv(REACH_PREFIX)) {
+    const entry = parseReach(row.value);
+    if (entry) out.set(row.key.slice(REACH_PREFIX.length), entry);
   }
+  return out;
 }
 
 function reachJson(e: ReachEntry): ReachJson {
