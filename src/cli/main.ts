@@ -61,6 +61,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.stderr(`p2psip: unknown command "${name}". Run \`p2psip help\`.`);
     return 2;
   }
+  if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+    io.stdout(command.usage);
+    return 0;
+  }
   try {
     return await command.run(rest, io);
   } catch (err) {
