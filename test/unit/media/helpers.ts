@@ -1,0 +1,102 @@
+// Shared pieces of the media tests: an in-memory pair of linked "tunnels",
+// fake softphones (UDP sockets on loopback) and bounded waiting.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MediaLink } from '../../../src/media/link.js';
+import type { MediaRelay } from '../../../src/media/relay.js';
+import type { ManualClock, Timer } from '../../../src/overlay/clock.js';
+import type { IdleClock } from '../../../src/tunnel/idle.js';
+
+/**
+ * Two relays joined like two nodes over one tunnel: a datagram sent on one
+ * side is delivered to the other relay on the next turn of the event loop,
+ * from peer `A` or `B`. `loss` drops every n-th datagram (0: none).
+ */
+export function linkedPair(
+  a: MediaRelay,
+  b: MediaRelay,
+  opts: { loss?: number } = {},
+): { toB: MediaLink; toA: MediaLink; sent: { a: number; b: number } } {
+  const sent = { a: 0, b: 0 };
+  const link = (from: 'a' | 'b', to: MediaRelay, self: string, peer: string): MediaLink => ({
+    peer,
+    sendDatagram(channel, bytes) {
+      sent[from]++;
+      if (opts.loss && sent[from] % opts.loss === 0) return;
+      const copy = new Uint8Array(bytes);
+      setImmediate(() => to.deliver(channel, copy, self));
+    },
+  });
+  return { toB: link('a', b, 'A', 'B'), toA: link('b', a, 'B', 'A'), sent };
+}
+
+/** A fake softphone: one UDP socket on loopback that records what it receives. */
+export class Phone {
+  readonly socket: Socket;
+  readonly received: { bytes: Uint8Array; from: number }[] = [];
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) =>
+      this.received.push({ bytes: new Uint8Array(msg), from: rinfo.port }),
+    );
+  }
+
+  static async open(host = '127.0.0.1'): Promise<Phone> {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+    return new Phone(socket);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  send(bytes: Uint8Array, port: number, host = '127.0.0.1'): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.socket.send(bytes, port, host, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+/** An RTP-looking packet: version 2, payload type 0, sequence `seq`, `size` bytes. */
+export function rtp(seq: number, size = 172): Uint8Array {
+  const p = new Uint8Array(size);
+  p[0] = 0x80;
+  p[1] = 0;
+  p[2] = (seq >> 8) & 0xff;
+  p[3] = seq & 0xff;
+  return p;
+}
+
+/** Waits (bounded: 400 × 10 ms) until `pred()` holds; fails with `what` otherwise. */
+export async function until(pred: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (pred()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Lets pending I/O callbacks and immediates run (for "nothing arrived" checks). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await sleep(5);
+}
+
+/** How many UDP handles the process holds (for leak checks). */
+export function udpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
+}
+
+/** The overlay's manual clock, seen as the IdleClock the relay's timers use. */
+export function idleClock(clock: ManualClock): IdleClock {
+  return {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    clearTimeout: (handle) => (handle as Timer).cancel(),
+  };
+}
