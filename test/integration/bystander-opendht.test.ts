@@ -14,11 +14,12 @@
  * src/overlay/opendht.ts computes it), and that key is asked for.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { runAudit } from '../../src/demo/audit.js';
 import { openKey } from '../../src/identity/open-key.js';
+import type { PrivacyMode } from '../../src/node/modes.js';
 import { analyzeBystander, formatTrace, traceRows } from '../../src/overlay/bystander.js';
 import { dhtKeyOf, OpenDhtTag, SECRET_OVERHEAD } from '../../src/overlay/opendht-wire.js';
 import type { DhtRequestLogEntry } from '../../src/overlay/testnet.js';
@@ -40,21 +41,22 @@ function wireData(e: DhtRequestLogEntry): Buffer {
   return Buffer.from(body.data, 'base64');
 }
 
-test('paranoid over OpenDHT: the proxies see no AOR, no identity key, nothing recurring across epochs, one value size', async (t) => {
+/** The audit in `mode` on a fresh 3-dhtnode network (stopped after the test); the trace for messages. */
+async function auditOver(t: TestContext, mode: PrivacyMode) {
   const net = await startOpenDht({ nodes: 3 });
   t.after(() => net.stop());
-  const run = await runAudit({
-    mode: 'paranoid',
-    backend: 'opendht',
-    opendht: { proxyUrls: net.proxyUrls },
-  });
-  assert.equal(run.backend, 'opendht');
+  const run = await runAudit({ mode, backend: 'opendht', opendht: { proxyUrls: net.proxyUrls } });
   const trace = formatTrace(traceRows(run.entries, run.users)).join('\n');
   const context = `${run.actions.join('\n')}\n${trace}`;
   // The scenario worked: every call answered, every message delivered, in both epochs.
   assert.equal(run.actions.length, 6, context);
   for (const a of run.actions) assert.match(a, / (200|202) /, context);
-  const f = analyzeBystander(run.entries, run.users);
+  return { run, trace, context, findings: analyzeBystander(run.entries, run.users) };
+}
+
+test('paranoid over OpenDHT: the proxies see no AOR, no identity key, nothing recurring across epochs, one value size', async (t) => {
+  const { run, context, findings: f } = await auditOver(t, 'paranoid');
+  assert.equal(run.backend, 'opendht');
   const puts = run.entries.filter((p) => p.entry.command === 'MUTABLE_PUT');
   const gets = run.entries.filter((p) => p.entry.command === 'MUTABLE_GET');
   assert.ok(
@@ -90,17 +92,7 @@ test('paranoid over OpenDHT: the proxies see no AOR, no identity key, nothing re
 });
 
 test('open over OpenDHT: the AOR is stored in clear under the open key, and that key is asked for', async (t) => {
-  const net = await startOpenDht({ nodes: 3 });
-  t.after(() => net.stop());
-  const run = await runAudit({
-    mode: 'open',
-    backend: 'opendht',
-    opendht: { proxyUrls: net.proxyUrls },
-  });
-  const trace = formatTrace(traceRows(run.entries, run.users)).join('\n');
-  const context = `${run.actions.join('\n')}\n${trace}`;
-  for (const a of run.actions) assert.match(a, / (200|202) /, context);
-  const f = analyzeBystander(run.entries, run.users);
+  const { run, trace, context, findings: f } = await auditOver(t, 'open');
   for (const [i, aor] of AORS.entries()) {
     const key = openDhtKey(aor);
     const other = AORS[1 - i]!;
