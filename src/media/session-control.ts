@@ -226,7 +226,10 @@ export class MediaDialog {
       }
       const stream = await this.session.ensureStream(v.index);
       if (!existing) ctx.created.add(v.index);
-      if (!v.rtcpMux) await this.session.reopenRtcp(stream);
+      // Every offer gets a real RTCP port, even one offering rtcp-mux: the answer
+      // may decline mux, and our softphone must then have somewhere to send RTCP.
+      // The answer closes it again if mux is agreed.
+      await this.session.reopenRtcp(stream);
       // RFC 3264 §8: the offerer must be ready to receive on what it offers, so
       // its side takes effect now; the answerer's side waits for the answer.
       if (from === 'local') stream.setTarget(targetOf(v));
@@ -264,7 +267,7 @@ export class MediaDialog {
       if (from === 'tunnel' && channels === null) continue;
       if (from === 'local') stream.setTarget(targetOf(v));
       else stream.setSend(channels);
-      // RFC 5761 §5.1.1: rtcp-mux is in use when the offer had it and the answer repeats it.
+      // RFC 5761, RFC 8035: rtcp-mux is in use when the offer had it and the answer repeats it.
       const mux = v.rtcpMux && offer.muxOffered.has(v.index);
       if (!mux) await this.session.reopenRtcp(stream);
       stream.setMux(mux);
@@ -300,7 +303,7 @@ export class MediaDialog {
       const stream = this.session.stream(v.index);
       if (!relayed.has(v.index) || !stream) return { port: 0 };
       const ownRtcp = v.rtcp !== undefined;
-      // An offer with a=rtcp on the RTP port means "mux only" (RFC 5761 §5.1.3): keep that shape.
+      // An offer with a=rtcp on the RTP port means "mux only" (RFC 8858): keep that shape.
       const rtcpPort =
         stream.mux || v.rtcp?.port === v.media.port ? stream.rtpPort : stream.rtcpPort;
       return {

@@ -1,6 +1,7 @@
 // Shared pieces of the media tests: an in-memory pair of linked "tunnels",
 // fake softphones (UDP sockets on loopback) and bounded waiting.
 
+import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MediaLink } from '../../../src/media/link.js';
@@ -99,4 +100,10 @@ export function idleClock(clock: ManualClock): IdleClock {
     setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
     clearTimeout: (handle) => (handle as Timer).cancel(),
   };
+}
+
+/** Nothing open: no session, stream, socket, channel id or timer. */
+export function assertEmpty(r: MediaRelay): void {
+  const s = r.stats();
+  assert.deepEqual([s.sessions, s.streams, s.sockets, s.channels, s.timers], [0, 0, 0, 0, 0]);
 }
