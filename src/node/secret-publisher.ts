@@ -27,13 +27,26 @@
  * ~10 min keeps records alive through churn; at each epoch start it moves
  * every record to the new epoch's keys). Which friends get records is the
  * node's privacy-mode decision: `friends()` returns their AORs.
+ *
+ * Groups (optional, docs/privacy.md "Groups"): with `groups` (GroupKeys
+ * `publishable()`), each group gets ONE record per epoch, sealed with the
+ * group's record key (`groupEpochKeys`) and put at its record seed, with the
+ * round's seq — cached like the pair records, so a refresh re-puts it with
+ * no public-key operation. The group's `members` (those who acknowledged its
+ * key) get no per-friend record: N acknowledged members cost one record.
+ * A group id that disappears (the key was replaced because a member left,
+ * or the group was deleted) has its records of the current epochs
+ * overwritten with a decoy, so the old key opens nothing published from now on.
+ * Without `groups` nothing of this happens (behaviour as before).
  */
 import { equalBytes, toHex } from '../crypto/bytes.js';
+import { normalizeAor } from '../identity/aor.js';
 import { mapBounded } from '../overlay/checks.js';
 import { MAX_SECRET_TTL_SECONDS, type SecretRecordService } from '../overlay/secret-records.js';
+import { type GroupEpochKeys, groupEpochKeys } from '../privacy/group.js';
 import { type EpochKeys, publishKeys } from '../privacy/keys.js';
 import type { PairState } from '../privacy/pair-state.js';
-import { sealRecord } from '../privacy/record.js';
+import { decoyRecord, sealRecord } from '../privacy/record.js';
 import type { PairSecrets } from './pair-secrets.js';
 
 /** Durable counter of publication rounds per epoch. */
@@ -92,12 +105,28 @@ function parseSeqs(text: string | undefined): Record<string, number> {
   }
 }
 
+/** A group served by one record per epoch (GroupKeys `publishable()`). */
+export interface PublishGroup {
+  /** The key's id (hex): a new key always comes with a new id. */
+  id: string;
+  /** The 32-byte group key. */
+  key: Uint8Array;
+  /** AORs served by the group record (they acknowledged this key): no per-friend record for them. */
+  members: string[];
+}
+
 export interface SecretPublisherOptions {
   records: SecretRecordService;
   /** Pair states and the epoch clock. */
   pairs: Pick<PairSecrets, 'statesFor' | 'publishEpochs' | 'epochSeconds'>;
   /** AORs of the friends to publish for now. */
   friends: () => Iterable<string>;
+  /**
+   * The groups to publish one record per epoch for, read once per round.
+   * Absent: per-friend records only. If it throws, the round publishes
+   * per-friend records for every friend and retires nothing.
+   */
+  groups?: () => Iterable<PublishGroup>;
   seqs: SecretSeqs;
   /** Puts in flight at once. Default 16. */
   concurrency?: number;
@@ -107,8 +136,13 @@ export interface SecretPublisherOptions {
 /** What one publish/refresh round did. */
 export interface SecretPublishReport {
   epochs: number[];
+  /** Friends served by per-friend records this round (group members with an ack excluded). */
   friends: number;
-  /** Records put (new + refreshed). */
+  /** Groups published (with at least one member). */
+  groups: number;
+  /** Friends served by those group records instead of per-friend ones. */
+  grouped: number;
+  /** Records put (new + refreshed), per-friend and group. */
   records: number;
   /** Of which newly sealed (new package, epoch or generation). */
   sealed: number;
@@ -116,6 +150,9 @@ export interface SecretPublishReport {
   refreshed: number;
   /** Friends the round skipped (not a contact any more). */
   skipped: number;
+  /** Group records of vanished group keys overwritten with a decoy. */
+  retired: number;
+  /** Per friend (its AOR) or group (`group:<id>`). */
   failed: { aor: string; error: unknown }[];
 }
 
@@ -133,6 +170,8 @@ export class SecretPublisher {
   readonly #cache = new Map<string, CachedRecord>();
   /** Derived keys per friend and epoch. */
   readonly #keys = new Map<string, { id: string; keys: EpochKeys[]; epoch: number }>();
+  /** Derived keys per group id and epoch: what was published, and what to retire. */
+  readonly #groupKeys = new Map<string, { id: string; key: Uint8Array; keys: GroupEpochKeys }>();
   #package: ((epoch: number) => Uint8Array) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -173,17 +212,38 @@ export class SecretPublisher {
     const report: SecretPublishReport = {
       epochs,
       friends: 0,
+      groups: 0,
+      grouped: 0,
       records: 0,
       sealed: 0,
       refreshed: 0,
       skipped: 0,
+      retired: 0,
       failed: [],
     };
-    const { states, skipped, failed } = this.#o.pairs.statesFor(this.#o.friends());
+    const groups = this.#groupsNow();
+    const served = new Set<string>();
+    const jobs: { aor: string; keys: GroupEpochKeys; seq: number }[] = [];
+    const published = new Set<string>();
+    for (const g of groups ?? []) {
+      if (g.members.length === 0) continue; // nobody reads it: no record (and the old one retires)
+      published.add(g.id);
+      try {
+        const keys = epochs.map((e) => this.#groupKeysOf(g, e));
+        for (const k of keys)
+          jobs.push({ aor: `group:${g.id}`, keys: k, seq: seqOf.get(k.epoch)! });
+        for (const m of g.members) served.add(normal(m));
+        report.groups++;
+      } catch (error) {
+        report.failed.push({ aor: `group:${g.id}`, error });
+      }
+    }
+    report.grouped = served.size;
+    const friends = [...this.#o.friends()].filter((aor) => !served.has(normal(aor)));
+    const { states, skipped, failed } = this.#o.pairs.statesFor(friends);
     report.friends = states.size + skipped.length + failed.length;
     report.skipped = skipped.length;
     report.failed.push(...failed);
-    const jobs: { aor: string; keys: EpochKeys; seq: number }[] = [];
     for (const [aor, state] of states) {
       try {
         for (const e of epochs)
@@ -193,6 +253,7 @@ export class SecretPublisher {
         report.failed.push({ aor, error });
       }
     }
+    if (groups) await this.#retire(published, epochs, ttlSeconds, report);
     await mapBounded(jobs, this.#o.concurrency ?? 16, async ({ aor, keys, seq }) => {
       const id = toHex(keys.lookupKey);
       let cached = this.#cache.get(id);
@@ -231,6 +292,60 @@ export class SecretPublisher {
     return keys;
   }
 
+  /** The groups of this round (with members); undefined when there are none to know of. */
+  #groupsNow(): PublishGroup[] | undefined {
+    if (!this.#o.groups) return undefined;
+    try {
+      return [...this.#o.groups()];
+    } catch (err) {
+      this.#o.log?.(
+        'warn',
+        `secret records: group list failed, per-friend records for everyone: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return undefined;
+    }
+  }
+
+  /** groupEpochKeys, cached per group id and epoch while the key stays the same. */
+  #groupKeysOf(g: PublishGroup, epoch: number): GroupEpochKeys {
+    const slot = `${g.id}|${epoch}`;
+    const hit = this.#groupKeys.get(slot);
+    if (hit && equalBytes(hit.key, g.key)) return hit.keys;
+    const keys = groupEpochKeys(g.key, epoch);
+    this.#groupKeys.set(slot, { id: g.id, key: g.key.slice(), keys });
+    return keys;
+  }
+
+  /**
+   * Overwrites, with a decoy at a new seq, every record of a publish epoch
+   * whose group id is no longer listed (the key was replaced or the group
+   * deleted): from now on the old key opens nothing current. A failed
+   * overwrite is retried next round.
+   */
+  async #retire(
+    current: Set<string>,
+    epochs: number[],
+    ttlSeconds: number,
+    report: SecretPublishReport,
+  ): Promise<void> {
+    for (const [slot, g] of [...this.#groupKeys]) {
+      if (current.has(g.id)) continue;
+      if (!epochs.includes(g.keys.epoch)) {
+        this.#groupKeys.delete(slot);
+        continue;
+      }
+      try {
+        const seq = this.#o.seqs.next(g.keys.epoch);
+        await this.#o.records.putSecret(g.keys.recordSeed, decoyRecord(), { seq, ttlSeconds });
+        this.#groupKeys.delete(slot);
+        this.#cache.delete(toHex(g.keys.lookupKey));
+        report.retired++;
+      } catch (error) {
+        report.failed.push({ aor: `group:${g.id}`, error });
+      }
+    }
+  }
+
   /** The seq of this epoch's round for `bytes`: a new one when the package changed. */
   #roundSeq(epoch: number, bytes: Uint8Array): number {
     const round = this.#rounds.get(epoch);
@@ -244,11 +359,22 @@ export class SecretPublisher {
     for (const [id, c] of this.#cache) if (c.epoch < oldest) this.#cache.delete(id);
     for (const e of this.#rounds.keys()) if (e < oldest) this.#rounds.delete(e);
     for (const [slot, k] of this.#keys) if (k.epoch < oldest) this.#keys.delete(slot);
+    for (const [slot, g] of this.#groupKeys)
+      if (g.keys.epoch < oldest) this.#groupKeys.delete(slot);
   }
 
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(job);
     this.#queue = run.catch(() => {});
     return run;
+  }
+}
+
+/** An AOR in normal form (as the store keeps them); the input itself if it is not one. */
+function normal(aor: string): string {
+  try {
+    return normalizeAor(aor);
+  } catch {
+    return aor;
   }
 }

@@ -6,6 +6,14 @@
  * verify the package inside with the friend's PINNED key. Epochs: now, then
  * the neighbour nearer in time (PairSecrets.lookupEpochs).
  *
+ * Group records (docs/privacy.md "Groups"): for a friend that gave us group
+ * keys (`groupKeysOf`, GroupKeys on our side), each epoch first tries the
+ * group record(s) — newest key first, read in parallel — and only then the
+ * pair records; the same verification applies (the package must be signed
+ * by the friend's PINNED key, whoever else holds the group key). A success
+ * through a group record is marked `group: true` (generation 0: group keys
+ * are not ratcheted).
+ *
  * Never falls back to the open key — that is the caller's decision, and by
  * privacy.md only when there is NO pair state (code NO_SECRET_STATE), never
  * when a secret lookup found nothing.
@@ -31,8 +39,9 @@ import { PackageError } from '../package/errors.js';
 import type { PackageFields } from '../package/fields.js';
 import { verifyPackage } from '../package/verify.js';
 import { PrivacyError } from '../privacy/errors.js';
-import { type EpochKeys, lookupKeys } from '../privacy/keys.js';
-import { bytes as decodeKey } from '../privacy/pair-state.js';
+import { groupEpochKeys } from '../privacy/group.js';
+import { lookupKeys, type RecordKeys } from '../privacy/keys.js';
+import { bytes as decodeKey, type PairState } from '../privacy/pair-state.js';
 import { openRecord } from '../privacy/record.js';
 import type { Resolution, Resolver } from '../proxy/ports.js';
 import type { PairSecrets } from './pair-secrets.js';
@@ -48,7 +57,13 @@ export type SecretFailureCode =
   | 'NO_SOFTPHONE';
 
 export type SecretResolution =
-  | (Extract<Resolution, { ok: true }> & { epoch: number; generation: number })
+  | (Extract<Resolution, { ok: true }> & {
+      epoch: number;
+      /** The pair generation of the record; 0 for a group record. */
+      generation: number;
+      /** Present when a group record answered. */
+      group?: true;
+    })
   | (Extract<Resolution, { ok: false }> & { code: SecretFailureCode });
 
 /** Where the highest package seq accepted per (AOR, key) is kept (the Store's kv). */
@@ -60,6 +75,11 @@ export interface SeenSeqs {
 export interface SecretResolverOptions {
   records: SecretRecordService;
   pairs: Pick<PairSecrets, 'stateFor' | 'lookupEpochs'>;
+  /**
+   * The group keys `aor` gave us (GroupKeys `groupKeysOf`), best first:
+   * their records are tried before the pair records. Optional.
+   */
+  groupKeysOf?: (aor: string) => Uint8Array[];
   /**
    * Replay protection: the highest package seq accepted per (AOR, key) from
    * secret records (`secret.seen:<aor>:<key hex>`). Kept apart from the open
@@ -76,8 +96,16 @@ export interface SecretResolverOptions {
   log?: (level: 'debug' | 'info' | 'warn', msg: string) => void;
 }
 
+/** One record address to read: its keys and what a success there reports. */
+interface Candidate {
+  keys: RecordKeys;
+  epoch: number;
+  generation: number;
+  group: boolean;
+}
+
 type Rejected = { kind: 'unreadable' | 'invalid'; why: string };
-type Attempt = { kind: 'ok'; fields: PackageFields; keys: EpochKeys } | Rejected;
+type Attempt = { kind: 'ok'; fields: PackageFields; at: Candidate } | Rejected;
 
 export class SecretResolver implements Resolver {
   readonly #o: SecretResolverOptions;
@@ -99,41 +127,45 @@ export class SecretResolver implements Resolver {
     const now = this.#o.now ?? Date.now;
     const deadline = now() + (this.#o.timeoutMs ?? 4000);
     const attempts: Rejected[] = [];
+    const groupKeys = this.#groupKeysOf(aor);
     let found = 0;
     for (const epoch of this.#o.pairs.lookupEpochs()) {
-      let keys: EpochKeys[];
-      try {
-        keys = lookupKeys(state, epoch);
-      } catch (err) {
-        if (err instanceof PrivacyError) continue; // an epoch the state cannot derive (past)
-        throw err;
-      }
-      let records: (Awaited<ReturnType<SecretRecordService['getSecret']>> | undefined)[];
-      try {
-        records = await Promise.all(
-          keys.map((k) =>
-            this.#o.records.getSecret(
-              { seed: k.recordSeed },
-              { timeoutMs: Math.max(1, deadline - now()), ...(signal ? { signal } : {}) },
+      // Group records first (one read serves every member), then the pair's.
+      for (const candidates of [groupCandidates(groupKeys, epoch), pairCandidates(state, epoch)]) {
+        if (candidates.length === 0) continue;
+        let records: (Awaited<ReturnType<SecretRecordService['getSecret']>> | undefined)[];
+        try {
+          records = await Promise.all(
+            candidates.map((c) =>
+              this.#o.records.getSecret(
+                { seed: c.keys.recordSeed },
+                { timeoutMs: Math.max(1, deadline - now()), ...(signal ? { signal } : {}) },
+              ),
             ),
-          ),
-        );
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        this.#o.log?.('warn', `secret lookup of ${aor} failed: ${why}`);
-        return fail(
-          'LOOKUP_FAILED',
-          480,
-          'Temporarily Unavailable (lookup service unreachable)',
-          why,
-        );
-      }
-      for (const [i, rec] of records.entries()) {
-        if (!rec) continue;
-        found++;
-        const attempt = this.#check(aor, rec.value, keys[i]!, pinned, Math.floor(now() / 1000));
-        if (attempt.kind === 'ok') return this.#accept(aor, attempt.fields, attempt.keys);
-        attempts.push(attempt);
+          );
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          this.#o.log?.('warn', `secret lookup of ${aor} failed: ${why}`);
+          return fail(
+            'LOOKUP_FAILED',
+            480,
+            'Temporarily Unavailable (lookup service unreachable)',
+            why,
+          );
+        }
+        for (const [i, rec] of records.entries()) {
+          if (!rec) continue;
+          found++;
+          const attempt = this.#check(
+            aor,
+            rec.value,
+            candidates[i]!,
+            pinned,
+            Math.floor(now() / 1000),
+          );
+          if (attempt.kind === 'ok') return this.#accept(aor, attempt.fields, attempt.at);
+          attempts.push(attempt);
+        }
       }
     }
     if (found === 0)
@@ -149,16 +181,24 @@ export class SecretResolver implements Resolver {
       : fail('RECORD_UNREADABLE', 404, `Not Found (no readable secret record of ${aor})`, why);
   }
 
-  #check(
-    aor: string,
-    record: Uint8Array,
-    keys: EpochKeys,
-    pinned: Uint8Array,
-    now: number,
-  ): Attempt {
+  /** The group keys of `aor` (none when the hook fails: the pair records still work). */
+  #groupKeysOf(aor: string): Uint8Array[] {
+    if (!this.#o.groupKeysOf) return [];
+    try {
+      return this.#o.groupKeysOf(aor);
+    } catch (err) {
+      this.#o.log?.(
+        'warn',
+        `group keys of ${aor} unavailable: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return [];
+    }
+  }
+
+  #check(aor: string, record: Uint8Array, at: Candidate, pinned: Uint8Array, now: number): Attempt {
     let pkg: Uint8Array;
     try {
-      pkg = openRecord(record, keys.recordKey);
+      pkg = openRecord(record, at.keys.recordKey);
     } catch (err) {
       return { kind: 'unreadable', why: err instanceof PrivacyError ? err.code : String(err) };
     }
@@ -172,13 +212,13 @@ export class SecretResolver implements Resolver {
         // The same package found again is fine; an older one is a replay.
         ...(seen === undefined ? {} : { lastSeq: Number(seen) - 1 }),
       });
-      return { kind: 'ok', fields, keys };
+      return { kind: 'ok', fields, at };
     } catch (err) {
       return { kind: 'invalid', why: err instanceof PackageError ? err.code : String(err) };
     }
   }
 
-  #accept(aor: string, fields: PackageFields, keys: EpochKeys): SecretResolution {
+  #accept(aor: string, fields: PackageFields, at: Candidate): SecretResolution {
     this.#o.seen?.setKv(seqKey(aor, fields.key), String(fields.seq));
     const contact = fields.contacts.find((c) => c.transport === 'hyperdht');
     if (contact?.transport !== 'hyperdht')
@@ -192,10 +232,39 @@ export class SecretResolver implements Resolver {
       ok: true,
       peerKey: toHex(contact.key),
       aor,
-      epoch: keys.epoch,
-      generation: keys.generation,
+      epoch: at.epoch,
+      generation: at.generation,
+      ...(at.group ? { group: true as const } : {}),
       ...(hint ? { hint } : {}),
     };
+  }
+}
+
+/** The group records of `epoch`, one per key. */
+function groupCandidates(keys: Uint8Array[], epoch: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (const key of keys) {
+    try {
+      out.push({ keys: groupEpochKeys(key, epoch), epoch, generation: 0, group: true });
+    } catch (err) {
+      if (!(err instanceof PrivacyError)) throw err; // a malformed key: skipped
+    }
+  }
+  return out;
+}
+
+/** The pair's records of `epoch` (current generation, then previous); none for an epoch it cannot derive. */
+function pairCandidates(state: PairState, epoch: number): Candidate[] {
+  try {
+    return lookupKeys(state, epoch).map((k) => ({
+      keys: k,
+      epoch: k.epoch,
+      generation: k.generation,
+      group: false,
+    }));
+  } catch (err) {
+    if (err instanceof PrivacyError) return []; // an epoch the state cannot derive (past)
+    throw err;
   }
 }
 
