@@ -23,8 +23,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toHex } from '../src/crypto/bytes.js';
-import { ed25519PublicKey } from '../src/crypto/ed25519.js';
-import { randomBytes } from '../src/crypto/random.js';
 import {
   attachDatagrams,
   MediaControl,
@@ -34,7 +32,8 @@ import {
 } from '../src/media/index.js';
 import { startTestnet } from '../src/overlay/testnet.js';
 import { mediaLine, parseSdp } from '../src/sdp/index.js';
-import { type DhtKeyPair, type Tunnel, TunnelEndpoint } from '../src/tunnel/index.js';
+import { type Tunnel, TunnelEndpoint } from '../src/tunnel/index.js';
+import { keyPair, phoneSdp } from '../test/unit/media/helpers.js';
 import type { BenchResult } from './index.js';
 
 const PACKET_BYTES = 172;
@@ -44,30 +43,6 @@ function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
   return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-function keyPair(): DhtKeyPair {
-  const seed = randomBytes(32);
-  const publicKey = ed25519PublicKey(seed);
-  const secretKey = new Uint8Array(64);
-  secretKey.set(seed, 0);
-  secretKey.set(publicKey, 32);
-  return { publicKey, secretKey };
-}
-
-function sdp(port: number): Uint8Array {
-  return new TextEncoder().encode(
-    [
-      'v=0',
-      'o=- 1 1 IN IP4 127.0.0.1',
-      's=-',
-      'c=IN IP4 127.0.0.1',
-      't=0 0',
-      `m=audio ${port} RTP/AVP 0`,
-      'a=sendrecv',
-      '',
-    ].join('\r\n'),
-  );
 }
 
 const portOf = (body: Uint8Array) => mediaLine(parseSdp(body).media[0]!).port;
@@ -208,8 +183,8 @@ export async function run(): Promise<BenchResult[]> {
       const key = mediaKey(`bench-${c}`, 'a');
       const da = controlA.dialog(key, tunnelLink(ta));
       const db = controlB.dialog(key, tunnelLink(tb));
-      const offerIn = await db.onOffer('tunnel', await da.onOffer('local', sdp(alice.port)));
-      const answerIn = await da.onAnswer('tunnel', await db.onAnswer('local', sdp(bob.port)));
+      const offerIn = await db.onOffer('tunnel', await da.onOffer('local', phoneSdp(alice.port)));
+      const answerIn = await da.onAnswer('tunnel', await db.onAnswer('local', phoneSdp(bob.port)));
       relayed.push(
         { from: alice, to: bob, port: portOf(answerIn) },
         { from: bob, to: alice, port: portOf(offerIn) },

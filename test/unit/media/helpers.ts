@@ -4,10 +4,14 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ed25519PublicKey } from '../../../src/crypto/ed25519.js';
+import { randomBytes } from '../../../src/crypto/random.js';
 import type { MediaLink } from '../../../src/media/link.js';
 import type { MediaRelay } from '../../../src/media/relay.js';
 import type { ManualClock, Timer } from '../../../src/overlay/clock.js';
+import type { DhtKeyPair } from '../../../src/tunnel/dht.js';
 import type { IdleClock } from '../../../src/tunnel/idle.js';
+import { crlf } from '../sdp/fixtures.js';
 
 /**
  * Two relays joined like two nodes over one tunnel: a datagram sent on one
@@ -106,4 +110,41 @@ export function idleClock(clock: ManualClock): IdleClock {
 export function assertEmpty(r: MediaRelay): void {
   const s = r.stats();
   assert.deepEqual([s.sessions, s.streams, s.sockets, s.channels, s.timers], [0, 0, 0, 0, 0]);
+}
+
+export interface SdpOpts {
+  version?: number;
+  dir?: string;
+  host?: string;
+  extra?: string[];
+  more?: string[];
+}
+
+/** What a softphone on loopback would offer/answer: audio on `port`, RTCP on port+1. */
+export function phoneSdp(port: number, o: SdpOpts = {}): Uint8Array {
+  return new TextEncoder().encode(
+    crlf([
+      'v=0',
+      `o=- 42 ${o.version ?? 1} IN IP4 127.0.0.1`,
+      's=-',
+      `c=IN IP4 ${o.host ?? '127.0.0.1'}`,
+      't=0 0',
+      `m=audio ${port} RTP/AVP 0 101`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:101 telephone-event/8000',
+      ...(o.extra ?? []),
+      `a=${o.dir ?? 'sendrecv'}`,
+      ...(o.more ?? []),
+    ]),
+  );
+}
+
+/** A fresh Ed25519 key pair as the tunnel takes it. */
+export function keyPair(): DhtKeyPair {
+  const seed = randomBytes(32);
+  const publicKey = ed25519PublicKey(seed);
+  const secretKey = new Uint8Array(64);
+  secretKey.set(seed, 0);
+  secretKey.set(publicKey, 32);
+  return { publicKey, secretKey };
 }

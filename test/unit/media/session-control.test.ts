@@ -29,7 +29,16 @@ import {
   streams,
 } from '../../../src/sdp/index.js';
 import { crlf } from '../sdp/fixtures.js';
-import { assertEmpty, linkedPair, Phone, rtp, settle, udpHandles, until } from './helpers.js';
+import {
+  assertEmpty,
+  linkedPair,
+  Phone,
+  phoneSdp,
+  rtp,
+  settle,
+  udpHandles,
+  until,
+} from './helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -38,33 +47,6 @@ after(async () => {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-interface SdpOpts {
-  version?: number;
-  dir?: string;
-  host?: string;
-  extra?: string[];
-  more?: string[];
-}
-
-/** What a softphone on loopback would offer/answer: audio on `port`, RTCP on port+1. */
-function phoneSdp(port: number, o: SdpOpts = {}): Uint8Array {
-  return enc(
-    crlf([
-      'v=0',
-      `o=- 42 ${o.version ?? 1} IN IP4 127.0.0.1`,
-      's=-',
-      `c=IN IP4 ${o.host ?? '127.0.0.1'}`,
-      't=0 0',
-      `m=audio ${port} RTP/AVP 0 101`,
-      'a=rtpmap:0 PCMU/8000',
-      'a=rtpmap:101 telephone-event/8000',
-      ...(o.extra ?? []),
-      `a=${o.dir ?? 'sendrecv'}`,
-      ...(o.more ?? []),
-    ]),
-  );
-}
 
 function nodes(opts: { maxStreamsPerSession?: number } = {}) {
   const a = new MediaRelay({ host: '127.0.0.1', ...opts });

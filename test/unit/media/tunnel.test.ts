@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { equalBytes, toHex } from '../../../src/crypto/bytes.js';
-import { ed25519PublicKey } from '../../../src/crypto/ed25519.js';
-import { randomBytes } from '../../../src/crypto/random.js';
 import {
   attachDatagrams,
   MediaControl,
@@ -17,10 +15,9 @@ import {
   tunnelLink,
 } from '../../../src/media/index.js';
 import { mediaLine, parseSdp } from '../../../src/sdp/index.js';
-import { type DhtKeyPair, type Tunnel, TunnelEndpoint } from '../../../src/tunnel/index.js';
+import { type Tunnel, TunnelEndpoint } from '../../../src/tunnel/index.js';
 import { useTestnet } from '../../helpers/testnet.js';
-import { crlf } from '../sdp/fixtures.js';
-import { Phone, rtp, until } from './helpers.js';
+import { keyPair, Phone, phoneSdp, rtp, until } from './helpers.js';
 
 // Registered before the testnet's own teardown, so everything closes while the network is up.
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -28,29 +25,6 @@ after(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 const testnet = await useTestnet({ nodes: 3 });
-
-function keyPair(): DhtKeyPair {
-  const seed = randomBytes(32);
-  const publicKey = ed25519PublicKey(seed);
-  const secretKey = new Uint8Array(64);
-  secretKey.set(seed, 0);
-  secretKey.set(publicKey, 32);
-  return { publicKey, secretKey };
-}
-
-function sdp(port: number): Uint8Array {
-  return new TextEncoder().encode(
-    crlf([
-      'v=0',
-      'o=- 1 1 IN IP4 127.0.0.1',
-      's=-',
-      'c=IN IP4 127.0.0.1',
-      't=0 0',
-      `m=audio ${port} RTP/AVP 0`,
-      'a=sendrecv',
-    ]),
-  );
-}
 
 const portOf = (body: Uint8Array) => mediaLine(parseSdp(body).media[0]!).port;
 
@@ -97,8 +71,8 @@ test('RTP-like packets flow both ways through two real tunnel endpoints', async 
   const key = mediaKey('tunnel-call@a', 'tagA');
   const da = new MediaControl(relayA).dialog(key, linkA);
   const db = new MediaControl(relayB).dialog(key, linkB);
-  const offerIn = await db.onOffer('tunnel', await da.onOffer('local', sdp(alice.port)));
-  const answerIn = await da.onAnswer('tunnel', await db.onAnswer('local', sdp(bob.port)));
+  const offerIn = await db.onOffer('tunnel', await da.onOffer('local', phoneSdp(alice.port)));
+  const answerIn = await da.onAnswer('tunnel', await db.onAnswer('local', phoneSdp(bob.port)));
 
   const N = 50;
   for (let i = 0; i < N; i++) {
