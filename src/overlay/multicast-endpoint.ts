@@ -234,7 +234,7 @@ export class MulticastEndpoint {
   ask(
     type: QueryType,
     key: Uint8Array,
-    opts: { windowMs: number; signal?: AbortSignal },
+    opts: { windowMs: number; signal?: AbortSignal; settleMs?: number },
     onAnswer: OpenQuery['onAnswer'],
   ): Promise<void> {
     if (this.#closed) return Promise.reject(OverlayError.closed('multicast'));
@@ -252,7 +252,17 @@ export class MulticastEndpoint {
         if (err) reject(err);
         else resolve();
       };
-      this.#open.set(id, { type, key: key.slice(), onAnswer, finish });
+      // Once something answered, the other holders get `settleMs` more (their
+      // answers to the first copy arrive within the answer jitter), then the
+      // query ends instead of waiting out the whole window.
+      let settling = false;
+      const answered: OpenQuery['onAnswer'] = (answer, from) => {
+        onAnswer(answer, from);
+        if (settling || opts.settleMs === undefined) return;
+        settling = true;
+        timers.push(setTimeout(() => finish(), opts.settleMs));
+      };
+      this.#open.set(id, { type, key: key.slice(), onAnswer: answered, finish });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) return onAbort();
       const send = () =>

@@ -44,6 +44,9 @@ import {
 } from './multicast-endpoint.js';
 import { McType } from './multicast-wire.js';
 
+/** After the first answer, the others get this long (ms): above the default 50 ms answer jitter. */
+export const DEFAULT_SETTLE_MS = 80;
+
 /** How long a find collects answers unless `timeoutMs` says otherwise. */
 export const DEFAULT_FIND_WINDOW_MS = 300;
 /** At most this many publishers per find (as HyperDHT's maxCandidates); later ones are dropped. */
@@ -55,6 +58,13 @@ export interface MulticastServiceOptions {
   clock?: Clock;
   /** Default collection window of find / getSecret (ms), 1..600000. Default DEFAULT_FIND_WINDOW_MS. */
   findWindowMs?: number;
+  /**
+   * End a find this long after its first answer (ms) instead of at the end of
+   * the window; null = always the whole window. Default DEFAULT_SETTLE_MS:
+   * more than the answer jitter, so every holder's answer to the first query
+   * copy is in.
+   */
+  settleMs?: number | null;
 }
 
 export interface MulticastLookupOptions extends MulticastServiceOptions {
@@ -77,6 +87,8 @@ export abstract class MulticastService {
   protected readonly endpoint: MulticastEndpoint;
   protected readonly clock: Clock;
   protected readonly windowMs: number;
+  /** After the first answer, how long the others get (ms); undefined = the whole window. */
+  protected readonly settleMs: number | undefined;
   readonly #ownsEndpoint: boolean;
   readonly #queryType: typeof McType.Query | typeof McType.SecretQuery;
   #closed = false;
@@ -88,6 +100,7 @@ export abstract class MulticastService {
     ownsEndpoint: boolean,
   ) {
     this.windowMs = opts.findWindowMs ?? DEFAULT_FIND_WINDOW_MS;
+    this.settleMs = opts.settleMs === null ? undefined : (opts.settleMs ?? DEFAULT_SETTLE_MS);
     checkTimeout(this.windowMs);
     this.endpoint = endpoint;
     this.clock = opts.clock ?? systemClock;
@@ -118,7 +131,11 @@ export abstract class MulticastService {
   }
 
   /** The checks every find/get makes before asking; returns the endpoint's ask options. */
-  protected checkAsk(opts: FindOptions): { windowMs: number; signal: AbortSignal | undefined } {
+  protected checkAsk(opts: FindOptions): {
+    windowMs: number;
+    signal: AbortSignal | undefined;
+    settleMs: number | undefined;
+  } {
     this.checkOpen();
     checkTimeout(opts.timeoutMs);
     checkSignal(opts.signal);
@@ -127,6 +144,7 @@ export abstract class MulticastService {
     return {
       windowMs: Math.min(opts.timeoutMs ?? this.windowMs, this.windowMs),
       signal: opts.signal,
+      settleMs: this.settleMs,
     };
   }
 }

@@ -383,6 +383,29 @@ describe('multicast endpoint', () => {
 // ---- lookup behaviour on lo ----------------------------------------------------
 
 describe('multicast lookup on loopback', () => {
+  test('a find ends shortly after the first answer (its second query copy is never sent); settleMs null waits the window', async () =>
+    withCleanup(async (use) => {
+      // Window 3 s, 2 copies: the second copy would go out at 1 s.
+      const base = await endpointOptions({ answerJitterMs: 0, queryCopies: 2 });
+      const k = key();
+      const holder = use(await MulticastLookup.open({ ...base }));
+      await holder.publish(k, bytes('here'), { ttlSeconds: 60, seq: 1 });
+      const settling = use(await MulticastLookup.open({ ...base, findWindowMs: 3000 }));
+      assert.deepEqual(
+        (await settling.find(k)).map((r) => text(r.value)),
+        ['here'],
+      );
+      assert.equal(settling.stats.queriesSent, 1, 'ended before the second copy');
+      const patient = use(
+        await MulticastLookup.open({ ...base, findWindowMs: 1500, settleMs: null }),
+      );
+      assert.deepEqual(
+        (await patient.find(k)).map((r) => text(r.value)),
+        ['here'],
+      );
+      assert.equal(patient.stats.queriesSent, 2, 'waited the whole window');
+    }));
+
   test('the publisher id is the one every backend derives; a restarted node replaces its record by seq', async () =>
     withCleanup(async (use) => {
       const base = await endpointOptions(FAST);
