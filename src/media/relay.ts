@@ -281,6 +281,7 @@ export class MediaRelay implements DatagramSink {
   #channels = new Map<number, { stream: () => RelayStream | undefined; session: RelaySession }>();
   #allocator: ChannelAllocator;
   #sockets = new Set<Socket>();
+  #retiring = new WeakSet<Socket>();
   #timers = 0;
   #dropped = zeroDrops();
   /** Counters of streams already closed (live streams add theirs in stats()). */
@@ -403,7 +404,11 @@ export class MediaRelay implements DatagramSink {
             return;
           }
           socket.once('close', () => resolve());
-          socket.close();
+          // Closing twice throws (ERR_SOCKET_DGRAM_NOT_RUNNING); a second caller just waits.
+          if (!this.#retiring.has(socket)) {
+            this.#retiring.add(socket);
+            socket.close();
+          }
         }),
       drop: (reason) => {
         this.#dropped[reason]++;

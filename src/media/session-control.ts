@@ -49,7 +49,7 @@ import { attributeValues } from '../sdp/model.js';
 import { MediaError } from './errors.js';
 import type { MediaLink } from './link.js';
 import type { MediaRelay, RelaySession } from './relay.js';
-import type { ChannelPair, StreamTarget } from './stream.js';
+import type { ChannelPair, RelayStream, StreamTarget } from './stream.js';
 
 export type MediaSide = 'local' | 'tunnel';
 
@@ -202,40 +202,53 @@ export class MediaDialog {
 
   async #offer(from: MediaSide, body: Uint8Array): Promise<Uint8Array> {
     const sdp = parseSdp(body);
+    // Everything that can be wrong with the SDP is found before anything changes.
+    const max = this.#relay.maxStreamsPerSession;
+    const plan: { v: StreamView; channels: ChannelPair | null; target: StreamTarget | null }[] = [];
+    for (const v of streams(sdp)) {
+      if (v.media.port === 0) continue;
+      const channels = from === 'tunnel' ? readChannels(sdp, v.index) : null;
+      if (!relayable(v, max) || (from === 'tunnel' && channels === null)) continue;
+      plan.push({ v, channels, target: from === 'local' ? targetOf(v) : null });
+    }
     // A new offer supersedes one still pending (glare is the endpoints' to settle with 491).
     if (this.#pending) await this.#rollback();
-    const views = streams(sdp);
     const ctx: OfferContext = {
       from,
-      count: views.length,
+      count: sdp.media.length,
       relayed: new Set(),
       muxOffered: new Set(),
       created: new Set(),
       saved: new Map(),
     };
     this.#pending = ctx;
-    const max = this.#relay.maxStreamsPerSession;
-    for (const v of views) {
-      if (v.media.port === 0) continue;
-      const channels = from === 'tunnel' ? readChannels(sdp, v.index) : null;
-      if (!relayable(v, max) || (from === 'tunnel' && channels === null)) continue;
-      if (from === 'local' && !v.connection) throw SdpError.missingConnection(v.index);
-      const existing = this.session.stream(v.index);
-      if (existing) {
-        ctx.saved.set(v.index, { target: existing.target, send: existing.send, mux: existing.mux });
+    try {
+      for (const { v, channels, target } of plan) {
+        const existing = this.session.stream(v.index);
+        if (existing) {
+          ctx.saved.set(v.index, {
+            target: existing.target,
+            send: existing.send,
+            mux: existing.mux,
+          });
+        }
+        const stream = await this.session.ensureStream(v.index);
+        if (!existing) ctx.created.add(v.index);
+        // Every offer gets a real RTCP port, even one offering rtcp-mux: the answer
+        // may decline mux, and our softphone must then have somewhere to send RTCP.
+        // The answer closes it again if mux is agreed.
+        await this.session.reopenRtcp(stream);
+        // RFC 3264 §8: the offerer must be ready to receive on what it offers, so
+        // its side takes effect now; the answerer's side waits for the answer.
+        if (target) stream.setTarget(target);
+        if (channels) stream.setSend(channels);
+        ctx.relayed.add(v.index);
+        if (v.rtcpMux) ctx.muxOffered.add(v.index);
       }
-      const stream = await this.session.ensureStream(v.index);
-      if (!existing) ctx.created.add(v.index);
-      // Every offer gets a real RTCP port, even one offering rtcp-mux: the answer
-      // may decline mux, and our softphone must then have somewhere to send RTCP.
-      // The answer closes it again if mux is agreed.
-      await this.session.reopenRtcp(stream);
-      // RFC 3264 §8: the offerer must be ready to receive on what it offers, so
-      // its side takes effect now; the answerer's side waits for the answer.
-      if (from === 'local') stream.setTarget(targetOf(v));
-      else stream.setSend(channels);
-      ctx.relayed.add(v.index);
-      if (v.rtcpMux) ctx.muxOffered.add(v.index);
+    } catch (err) {
+      // No ports, or closed meanwhile: undo this offer, the proxy answers 5xx.
+      await this.#rollback();
+      throw err;
     }
     return this.#forward(sdp, from, ctx.relayed);
   }
@@ -250,23 +263,32 @@ export class MediaDialog {
       if (last.input === input) return last.output;
       offer = last.offer; // e.g. a 200 from another fork than the 183: it wins
     }
-    if (offer.from === from)
+    if (offer.from === from) {
       throw SdpError.offerAnswer('an answer from the side that made the offer');
+    }
     const sdp = parseSdp(body);
-    const views = streams(sdp);
-    if (views.length !== offer.count) {
+    if (sdp.media.length !== offer.count) {
       throw SdpError.offerAnswer(
-        `the answer has ${views.length} media streams, the offer had ${offer.count} (RFC 3264 §6)`,
+        `the answer has ${sdp.media.length} media streams, the offer had ${offer.count} (RFC 3264 §6)`,
       );
     }
-    const kept = new Set<number>();
-    for (const v of views) {
+    const plan: {
+      v: StreamView;
+      stream: RelayStream;
+      channels: ChannelPair | null;
+      target: StreamTarget | null;
+    }[] = [];
+    for (const v of streams(sdp)) {
       const stream = this.session.stream(v.index);
       if (v.media.port === 0 || !offer.relayed.has(v.index) || !stream) continue;
       const channels = from === 'tunnel' ? readChannels(sdp, v.index) : null;
       if (from === 'tunnel' && channels === null) continue;
-      if (from === 'local') stream.setTarget(targetOf(v));
-      else stream.setSend(channels);
+      plan.push({ v, stream, channels, target: from === 'local' ? targetOf(v) : null });
+    }
+    const kept = new Set<number>();
+    for (const { v, stream, channels, target } of plan) {
+      if (target) stream.setTarget(target);
+      if (channels) stream.setSend(channels);
       // RFC 5761, RFC 8035: rtcp-mux is in use when the offer had it and the answer repeats it.
       const mux = v.rtcpMux && offer.muxOffered.has(v.index);
       if (!mux) await this.session.reopenRtcp(stream);

@@ -398,6 +398,34 @@ test('errors: malformed SDP → 400, offer/answer misuse and missing c= → 488,
     sdpErrorCode(await d3.onOffer('tunnel', sameChan).catch((e) => e)),
     SdpErrorCode.BadAttribute,
   );
+  // An invalid re-offer changes nothing: the call goes on as before.
+  const c = await establish();
+  const before = [c.A.relay.stats(), c.B.relay.stats()].map((x) => [x.sockets, x.channels]);
+  const bad = enc(
+    dec(phoneSdp(c.alice.port, { version: 2 })).concat(
+      'm=video 6000 RTP/AVP 96\r\nc=IN IP4 1.2.3\r\n',
+    ),
+  );
+  assert.equal(await status(c.da.onOffer('local', bad)), 400);
+  const halfBad = enc(
+    crlf([
+      'v=0',
+      'o=- 1 2 IN IP4 127.0.0.1',
+      's=-',
+      't=0 0',
+      `m=audio ${c.alice.port} RTP/AVP 0`,
+      'c=IN IP4 127.0.0.1',
+      'm=video 6000 RTP/AVP 96',
+      'c=IN IP4 127.0.0.1',
+      'm=video 6002 RTP/AVP 96',
+    ]),
+  );
+  assert.equal(await status(c.da.onOffer('local', halfBad)), 488, 'third stream has no c=');
+  assert.deepEqual(
+    [c.A.relay.stats(), c.B.relay.stats()].map((x) => [x.sockets, x.channels]),
+    before,
+  );
+  await talk(c, 2, portOf(c.answerIn), portOf(c.offerIn));
   // A failed operation leaves the dialog usable.
   const ok = await d3.onOffer('tunnel', phoneSdp(5000, { more: [`a=${CHANNEL_ATTRIBUTE}:8 9`] }));
   assert.notEqual(portOf(ok), 0);
