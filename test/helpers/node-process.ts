@@ -26,12 +26,14 @@
  * is yours (e.g. to restart a node on the same identity after kill9()): create
  * it with createTempHome() + initNode() and remove it with removeHome().
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Config, loadConfig, writeConfig } from '../../src/config/config.js';
 import { freePort } from './ports.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +61,8 @@ export interface NodeOptions {
   home?: string;
   /** The AOR to initialise a fresh home with; required without `home`. */
   aor?: string;
+  /** Edits a fresh home's config.json before the start (e.g. another lookup backend). */
+  configure?: (config: Config) => void;
   /** SIP port on 127.0.0.1 (UDP and TCP); default: a free one. */
   sipPort?: number;
   /** HyperDHT bootstrap nodes, loopback only ("127.0.0.1:P" or {host, port}); [] = a network of one. */
@@ -101,10 +105,19 @@ export async function startNodes<const T extends readonly string[]>(
   bootstrap: NodeOptions['bootstrap'],
   aors: T,
   extraArgs: string[] = ['--verbose'],
+  configure?: (config: Config, index: number) => void,
 ): Promise<{ -readonly [K in keyof T]: NodeProcess }> {
   const started: NodeProcess[] = [];
   try {
-    for (const aor of aors) started.push(await startNode({ aor, bootstrap, extraArgs }));
+    for (const [i, aor] of aors.entries())
+      started.push(
+        await startNode({
+          aor,
+          bootstrap,
+          extraArgs,
+          ...(configure ? { configure: (c: Config) => configure(c, i) } : {}),
+        }),
+      );
     return started as { -readonly [K in keyof T]: NodeProcess };
   } catch (err) {
     for (const n of started) await n.stop();
@@ -207,6 +220,11 @@ export async function startNode(opts: NodeOptions): Promise<NodeProcess> {
     ownHome = true;
     try {
       await initNode(home, opts.aor);
+      if (opts.configure) {
+        const config = loadConfig(home);
+        opts.configure(config);
+        writeConfig(home, config);
+      }
     } catch (err) {
       await removeHome(home);
       throw err;

@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { type TestContext, test } from 'node:test';
 import { type NodeProcess, nodeLogs, startNodes } from '../helpers/node-process.js';
+import { startOpenDht } from '../helpers/opendht.js';
 import {
   describeSipp,
   headerValues,
@@ -48,20 +49,35 @@ const localUri = (node: NodeProcess, t: 'udp' | 'tcp') =>
 const byKind = (log: LoggedMessage[], direction: 'sent' | 'received', kind: string) =>
   log.filter((m) => m.direction === direction && m.kind === kind);
 
-for (const [transport, calls] of [
-  ['u1', 1],
-  ['t1', 3],
-] as [SippTransport, number][]) {
+for (const [transport, calls, backend] of [
+  ['u1', 1, 'hyperdht'],
+  ['t1', 3, 'hyperdht'],
+  ['u1', 2, 'opendht'],
+] as [SippTransport, number, 'hyperdht' | 'opendht'][]) {
   const t: 'udp' | 'tcp' = transport === 'u1' ? 'udp' : 'tcp';
-  test(`sipp → node A → HyperDHT → node B → sipp over ${t.toUpperCase()}: ${calls} call(s) along Record-Route, MESSAGE in and out of the call`, async (tc: TestContext) => {
-    const testnet = await useTestnet({}, tc);
+  test(`sipp → node A → ${backend === 'hyperdht' ? 'HyperDHT' : 'OpenDHT'} → node B → sipp over ${t.toUpperCase()}: ${calls} call(s) along Record-Route, MESSAGE in and out of the call`, async (tc: TestContext) => {
+    // Over OpenDHT each node looks up through its own dhtnode proxy and has
+    // a HyperDHT node of its own (no network in common): tunnels connect by
+    // the DHT address in the package.
+    const testnet = backend === 'hyperdht' ? await useTestnet({}, tc) : undefined;
+    const opendht = backend === 'opendht' ? await startOpenDht({ nodes: 3 }) : undefined;
+    if (opendht) tc.after(() => opendht.stop());
     const bobLog = sippLogPath('bob');
     const aliceLog = sippLogPath('alice');
     let a: NodeProcess | undefined;
     let b: NodeProcess | undefined;
     let bob: SippProcess | undefined;
     try {
-      [a, b] = await startNodes(testnet.bootstrap, ['alice@example.org', 'bob@example.org']);
+      [a, b] = await startNodes(
+        testnet ? testnet.bootstrap : [],
+        ['alice@example.org', 'bob@example.org'],
+        ['--verbose'],
+        (config, i) => {
+          if (!opendht) return;
+          config.overlay.backend = 'opendht';
+          config.overlay.opendht.proxies = [opendht.proxyUrls[i]!];
+        },
+      );
       const logs = () => nodeLogs(a, b);
       // Bob stays registered up to 60 s; the test stops him when alice is done.
       bob = await startSipp({
