@@ -36,6 +36,7 @@ import { TunnelEndpoint } from '../tunnel/endpoint.js';
 import { TunnelError } from '../tunnel/errors.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { LogFn } from './log.js';
+import { NodeMedia } from './media.js';
 import { ModeResolver, type ResolutionReport } from './mode-resolver.js';
 import { PRIVACY_MODES, type PrivacyMode } from './modes.js';
 import { openOverlays } from './overlays.js';
@@ -97,6 +98,7 @@ export class P2pSipNode {
   readonly #peers: PeerIdentities;
   readonly #privacy: NodePrivacy;
   readonly #ratchet: RatchetDriver;
+  readonly #media: NodeMedia;
   readonly #learnContacts: boolean;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
@@ -138,6 +140,17 @@ export class P2pSipNode {
     const keyPair = identity.hyperdhtKeyPair();
 
     this.#registrar = new Registrar({ aor: identity.aor });
+    // RTP/RTCP of every call: softphone ⇄ our relay ⇄ tunnel datagrams (docs/media.md).
+    this.#media = new NodeMedia({
+      host: this.info.sip.host,
+      datagrams: this.#endpoint,
+      sendDatagram: (peerKey, channel, bytes) => {
+        const tunnel = this.#tunnels.get(peerKey);
+        if (!tunnel?.isOpen) throw new Error(`no open tunnel to ${peerKey.slice(0, 12)}…`);
+        tunnel.sendDatagram(channel, bytes);
+      },
+      log,
+    });
     this.#publisher = new PackagePublisher({
       lookup: this.#lookup,
       identity,
@@ -270,6 +283,7 @@ export class P2pSipNode {
           tunnelKeys: this.#privacy.ownKeys,
         },
         registrar: this.#registrar,
+        media: this.#media,
         resolver: this.#rememberingHints(
           new ModeResolver({
             open: new PackageResolver({ lookup: this.#lookup, store, log }),
@@ -428,6 +442,7 @@ export class P2pSipNode {
     }
     this.#publisher.close();
     this.#proxy.close();
+    await this.#media.close();
     this.#transactions.close();
     this.#peers.close();
     this.#ratchet.close();
@@ -524,6 +539,11 @@ export class P2pSipNode {
    */
   tickPrivacy(): Promise<void> {
     return this.#privacy.tick();
+  }
+
+  /** What the media relay holds open (sessions, streams, sockets, channels, timers) and its counters. */
+  mediaStats(): ReturnType<NodeMedia['stats']> {
+    return this.#media.stats();
   }
 
   /** The node's privacy mode. */

@@ -6,6 +6,7 @@
  */
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/message.js';
 import type { TransportAddress } from '../sip/transport.js';
+import type { Side } from './routing.js';
 
 /** Where a request came from, as far as the proxy is concerned. */
 export type Origin =
@@ -66,6 +67,25 @@ export type Resolution =
 
 export interface Resolver {
   resolve(aor: string, signal?: AbortSignal): Promise<Resolution>;
+}
+
+/**
+ * Media between the node's softphone and the peer node (issue 5,
+ * docs/media.md): the node rewrites the SDP of what it forwards so that
+ * RTP goes through its relay and the tunnel.
+ */
+export interface MediaPort {
+  /**
+   * A request about to be forwarded (our copy): rewrite its SDP in place. A
+   * Rejection when its media cannot be relayed (answered instead of forwarded).
+   */
+  request(req: SipRequest, from: Side, to: Side): Promise<Rejection | undefined>;
+  /**
+   * A response about to be relayed upstream; `request` is the request as we
+   * forwarded it, `from` the side the response came from. Rewrites its SDP
+   * in place; false when its media cannot be relayed.
+   */
+  response(res: SipResponse, request: SipRequest, from: Side, to: Side): Promise<boolean>;
 }
 
 /** A final answer the chain gives instead of forwarding. */

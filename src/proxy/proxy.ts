@@ -19,7 +19,7 @@ import {
 } from '../sip/message/index.js';
 import { SipRequest, SipResponse } from '../sip/message/message.js';
 import type { TransportAddress } from '../sip/transport.js';
-import type { Origin, Rejection, ServerTx, Target, TransactionPort } from './ports.js';
+import type { MediaPort, Origin, Rejection, ServerTx, Target, TransactionPort } from './ports.js';
 import { decrementMaxForwards, recordRouteEntries, type Side } from './routing.js';
 import type { ProxyEnv, ProxyStep, RequestContext } from './step.js';
 import { reject } from './step.js';
@@ -68,6 +68,10 @@ class Forwarding {
   logged = false;
   forwarded: SipRequest | undefined;
   dest: TransportAddress | undefined;
+  /** Where the request came from and went (for the media hooks). */
+  sides: { in: Side; out: Side } | undefined;
+  /** Responses are relayed one after the other (media rewriting is async). */
+  responses: Promise<void> = Promise.resolve();
   timerC: NodeJS.Timeout | undefined;
   readonly abort = new AbortController();
   constructor(
@@ -116,7 +120,7 @@ export class SipProxy {
       }
       if (result.action === 'respond') this.#final(fwd, result.response);
       else if (result.action === 'reject') this.#final(fwd, rejection(req, result.rejection));
-      else if (result.action === 'forward') this.#forward(fwd, origin, result.target);
+      else if (result.action === 'forward') await this.#forward(fwd, origin, result.target);
       else this.#final(fwd, makeResponse(req, 500, 'Server Internal Error (no route decided)'));
     } catch (err) {
       this.#final(fwd, this.#errorResponse(req, err));
@@ -157,6 +161,10 @@ export class SipProxy {
         return;
       }
       const out = this.#prepare(ack, origin, result.target);
+      // An ACK may carry the answer to an offer in a 2xx (late offer).
+      const refused = await this.#env.media?.request(out.request, out.sides.in, out.sides.out);
+      if (refused)
+        this.#env.log('info', `ACK ${ack.get('Call-ID')}: media not relayed: ${refused.reason}`);
       this.#tx.sendStateless(out.request, out.dest);
     } catch (err) {
       this.#env.log('debug', `ACK dropped: ${err instanceof Error ? err.message : String(err)}`);
@@ -172,12 +180,34 @@ export class SipProxy {
     return reject(404, 'Not Found');
   }
 
-  #forward(fwd: Forwarding, origin: Origin, target: Target): void {
-    const { request, dest } = this.#prepare(fwd.req, origin, target);
+  async #forward(fwd: Forwarding, origin: Origin, target: Target): Promise<void> {
+    const { request, dest, sides } = this.#prepare(fwd.req, origin, target);
+    fwd.sides = sides;
+    const media = this.#env.media;
+    if (media) {
+      const refused = await media.request(request, sides.in, sides.out);
+      if (refused) {
+        this.#final(fwd, rejection(fwd.req, refused));
+        return;
+      }
+      if (fwd.cancelRequested) {
+        // Cancelled while the relay was being set up: release it, answer 487.
+        const terminated = makeResponse(request, 487, 'Request Terminated');
+        await media.response(terminated, request, sides.out, sides.in);
+        this.#final(fwd, makeResponse(fwd.req, 487, 'Request Terminated'));
+        return;
+      }
+    }
     fwd.forwarded = request;
     fwd.dest = dest;
     this.#tx.sendRequest(request, dest, {
-      onResponse: (res) => this.#onResponse(fwd, res),
+      onResponse: (res) => {
+        // Without media hooks a response is relayed at once; with them, in
+        // arrival order after the SDP of the ones before it was rewritten.
+        if (this.#env.media)
+          fwd.responses = fwd.responses.then(() => this.#withMedia(fwd, res, this.#env.media!));
+        else this.#onResponse(fwd, res);
+      },
       onTimeout: () => {
         this.#final(
           fwd,
@@ -205,7 +235,7 @@ export class SipProxy {
     req: SipRequest,
     origin: Origin,
     target: Target,
-  ): { request: SipRequest; dest: TransportAddress } {
+  ): { request: SipRequest; dest: TransportAddress; sides: { in: Side; out: Side } } {
     const copy = new SipRequest(
       req.method,
       req.uri,
@@ -231,7 +261,7 @@ export class SipProxy {
     const dest: TransportAddress =
       target.kind === 'local' ? target.flow : { protocol: 'tunnel', host: target.peerKey, port: 0 };
     copy.prepend('Via', formatVia(this.#via(dest)));
-    return { request: copy, dest };
+    return { request: copy, dest, sides: { in: inSide, out: outSide } };
   }
 
   #via(dest: TransportAddress) {
@@ -250,6 +280,29 @@ export class SipProxy {
       port: this.#env.route.localPort,
       params,
     };
+  }
+
+  /** A response whose SDP the media port rewrites (our relay in it) before it is relayed. */
+  async #withMedia(fwd: Forwarding, res: SipResponse, media: MediaPort): Promise<void> {
+    if (res.status !== 100 && fwd.forwarded && fwd.sides) {
+      let ok = false;
+      try {
+        ok = await media.response(res, fwd.forwarded, fwd.sides.out, fwd.sides.in);
+      } catch (err) {
+        this.#env.log('warn', `media: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (!ok) {
+        // Its media cannot go through the relay, and never around it.
+        this.#env.log('warn', `${res.status} for ${fwd.req.method}: SDP could not be relayed`);
+        if (res.status >= 200)
+          this.#final(
+            fwd,
+            makeResponse(fwd.req, 488, 'Not Acceptable Here (media could not be relayed)'),
+          );
+        return;
+      }
+    }
+    this.#onResponse(fwd, res);
   }
 
   /** §16.7: relay responses upstream, minus our Via. */

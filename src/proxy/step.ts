@@ -5,7 +5,7 @@
  * src/proxy/proxy.ts.
  */
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/message.js';
-import type { Origin, Rejection, Resolver, Target } from './ports.js';
+import type { MediaPort, Origin, Rejection, Resolver, Target } from './ports.js';
 import type { Registrar } from './registrar.js';
 import type { NodeRouteIdentity } from './routing.js';
 import type { NodeControl } from './steps/node-control.js';
@@ -19,6 +19,8 @@ export interface ProxyEnv {
   readonly resolver: Resolver;
   /** Called after a REGISTER changed the bindings (publish / withdraw the package). */
   onBindingsChanged(): void;
+  /** SDP rewriting and media relay between softphone and tunnel. Optional (none: SDP passes as is). */
+  readonly media?: MediaPort;
   /** The settings a local softphone may change (steps/node-control.ts). Optional. */
   readonly control?: NodeControl;
   /** An INVITE got its final answer (for the call log). Optional. */
