@@ -343,3 +343,55 @@ test('a re-pinned contact key starts a new pair (the old state is gone with the 
   assert.notEqual(second.root, first.root);
   assert.equal(alice.pairs.stateFor('nobody@example.org'), undefined);
 });
+
+test('groups option: a group record replaces its members’ pair records; a failing group list falls back to pair records for everyone and retires nothing', async (t) => {
+  const w = world(t);
+  const alice = w.node('alice@example.org', 1);
+  const friends = [2, 3, 4].map((n) => w.node(`f${n}@example.org`, n));
+  for (const f of friends) w.befriend(alice, f);
+  const key = new Uint8Array(32).fill(0x44);
+  let list: () => { id: string; key: Uint8Array; members: string[] }[] = () => [
+    { id: 'g1', key, members: ['sip:f2@EXAMPLE.org', 'f3@example.org'] }, // compared in normal form
+    { id: 'empty', key: new Uint8Array(32).fill(0x45), members: [] },
+  ];
+  const lines: string[] = [];
+  const publisher = new SecretPublisher({
+    records: alice.records,
+    pairs: alice.pairs,
+    friends: () => alice.store.listContacts().map((c) => c.aor),
+    groups: () => list(),
+    seqs: new KvSecretSeqs(alice.store),
+    log: (level, msg) => lines.push(`${level} ${msg}`),
+  });
+  const grouped = await publisher.publish(alice.pkg());
+  assert.deepEqual(
+    {
+      records: grouped.records,
+      groups: grouped.groups,
+      grouped: grouped.grouped,
+      friends: grouped.friends,
+      failed: grouped.failed,
+    },
+    { records: 2, groups: 1, grouped: 2, friends: 1, failed: [] },
+  );
+  // f4 by its pair record; f2 has none (its pair lookup finds nothing).
+  assert.equal((await friends[2]!.resolver.resolve('alice@example.org')).ok, true);
+  const f2 = await friends[0]!.resolver.resolve('alice@example.org');
+  assert.equal(!f2.ok && f2.code, 'RECORD_NOT_FOUND');
+
+  list = () => {
+    throw new Error('store busy');
+  };
+  const fallback = await publisher.refresh();
+  assert.deepEqual(
+    { records: fallback?.records, groups: fallback?.groups, retired: fallback?.retired },
+    { records: 3, groups: 0, retired: 0 },
+  );
+  assert.ok(lines.some((l) => /^warn secret records: group list failed.*store busy/.test(l)));
+  assert.equal((await friends[0]!.resolver.resolve('alice@example.org')).ok, true);
+
+  // Listed again without g1: its record is overwritten with a decoy.
+  list = () => [];
+  const retired = await publisher.refresh();
+  assert.equal(retired?.retired, 1);
+});
