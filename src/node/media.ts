@@ -91,18 +91,23 @@ export class NodeMedia implements MediaPort {
         reason: 'Not Acceptable Here (SDP in multipart bodies is not relayed)',
       };
     if (req.body.length === 0 || !isSdpContentType(type)) return undefined;
+    let created: MediaDialog | undefined;
     try {
       if (req.method === 'ACK') {
         const d = this.#control.find(callId, [fromTag, toTag]);
         if (d) req.body = await d.onAnswer(sideOf(from), req.body);
         return undefined;
       }
-      const d =
-        (toTag === undefined ? undefined : this.#control.find(callId, [fromTag, toTag])) ??
-        this.#control.dialog(mediaKey(callId, fromTag ?? ''), this.#link(peer));
+      let d = toTag === undefined ? undefined : this.#control.find(callId, [fromTag, toTag]);
+      if (!d) {
+        d = this.#control.dialog(mediaKey(callId, fromTag ?? ''), this.#link(peer));
+        created = d;
+      }
       req.body = await d.onOffer(sideOf(from), req.body);
       return undefined;
     } catch (err) {
+      // A call refused for its SDP keeps nothing open.
+      if (created) await this.#control.close(created.key);
       const r = mediaResponseFor(err);
       this.#o.log('info', `${req.method} ${callId}: media refused: ${r.status} ${r.reason}`);
       return { status: r.status, reason: r.reason };

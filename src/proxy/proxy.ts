@@ -70,6 +70,8 @@ class Forwarding {
   dest: TransportAddress | undefined;
   /** Where the request came from and went (for the media hooks). */
   sides: { in: Side; out: Side } | undefined;
+  /** A final response from downstream went through the media port (or none is needed). */
+  mediaSettled = false;
   /** Responses are relayed one after the other (media rewriting is async). */
   responses: Promise<void> = Promise.resolve();
   timerC: NodeJS.Timeout | undefined;
@@ -285,6 +287,7 @@ export class SipProxy {
   /** A response whose SDP the media port rewrites (our relay in it) before it is relayed. */
   async #withMedia(fwd: Forwarding, res: SipResponse, media: MediaPort): Promise<void> {
     if (res.status !== 100 && fwd.forwarded && fwd.sides) {
+      if (res.status >= 200) fwd.mediaSettled = true;
       let ok = false;
       try {
         ok = await media.response(res, fwd.forwarded, fwd.sides.out, fwd.sides.in);
@@ -365,6 +368,20 @@ export class SipProxy {
 
   #final(fwd: Forwarding, res: SipResponse): void {
     if (fwd.finalSent) return;
+    // A failure we generate (timeout, tunnel down, Timer C) after the offer
+    // went out: the relay set up for it is released as if the peer refused.
+    const media = this.#env.media;
+    if (media && !fwd.mediaSettled && fwd.forwarded && fwd.sides && res.status >= 300) {
+      fwd.mediaSettled = true;
+      media
+        .response(res, fwd.forwarded, fwd.sides.out, fwd.sides.in)
+        .catch((err: unknown) =>
+          this.#env.log(
+            'warn',
+            `media release: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
+    }
     fwd.finalSent = true;
     fwd.status = res.status;
     fwd.serverTx.respond(res);
