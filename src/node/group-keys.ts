@@ -156,7 +156,14 @@ interface IncomingGroupKey {
 /** The slice of the Store GroupKeys uses. */
 export type GroupStore = Pick<
   Store,
-  'listGroups' | 'getContact' | 'getKv' | 'setKv' | 'deleteKv' | 'listKv' | 'transaction'
+  | 'listGroups'
+  | 'listContacts'
+  | 'getContact'
+  | 'getKv'
+  | 'setKv'
+  | 'deleteKv'
+  | 'listKv'
+  | 'transaction'
 >;
 
 /** What one reconciliation with the store's groups changed (group names). */
@@ -314,8 +321,10 @@ export class GroupKeys {
           this.#log('warn', `group keys: unreadable entry ${key} removed`);
         }
       }
-      for (const group of store.listGroups()) {
-        const members = this.#membersOf(group);
+      const groups = store.listGroups();
+      const pinned = groups.length === 0 ? new Map<string, string>() : this.#pinnedKeys();
+      for (const group of groups) {
+        const members = membersOf(group, pinned);
         const old = stored.get(group.id);
         stored.delete(group.id);
         if (!old) {
@@ -350,14 +359,9 @@ export class GroupKeys {
     return report;
   }
 
-  /** Members of a store group with their pinned keys (a member without a contact counts as gone). */
-  #membersOf(group: ContactGroup): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const aor of group.members) {
-      const contact = this.#o.store.getContact(aor);
-      if (contact) out[aor] = toHex(contact.publicKey);
-    }
-    return out;
+  /** Every contact's pinned key (hex), in one query. */
+  #pinnedKeys(): Map<string, string> {
+    return new Map(this.#o.store.listContacts().map((c) => [c.aor, toHex(c.publicKey)]));
   }
 
   #fresh(group: ContactGroup, members: Record<string, string>): OutgoingGroupKey {
@@ -442,7 +446,9 @@ export class GroupKeys {
 
   #onAck(aor: string, body: Uint8Array): void {
     const id = toHex(decodeGroupAck(body));
-    this.#sync(true);
+    // No sync here (it costs O(members)): an ack of a member removed since
+    // the last sync is recorded on the old key, which that sync replaces
+    // before any round publishes with it (publishable() syncs first).
     const done = this.#o.store.transaction(() => {
       const g = this.#outgoing().find((o) => o.id === id);
       if (!g) {
@@ -550,6 +556,16 @@ export class GroupKeys {
   #log(level: 'debug' | 'info' | 'warn', msg: string): void {
     this.#o.log?.(level, msg);
   }
+}
+
+/** Members of a store group with their pinned keys (a member without a contact counts as gone). */
+function membersOf(group: ContactGroup, pinned: Map<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const aor of group.members) {
+    const key = pinned.get(aor);
+    if (key !== undefined) out[aor] = key;
+  }
+  return out;
 }
 
 function parseOutgoing(text: string): OutgoingGroupKey | undefined {

@@ -499,6 +499,17 @@ test('deleting a contact or re-pinning its key also replaces the key; a new memb
   assert.equal(r.ok && r.group, undefined, 'bob is back on his pair record');
 });
 
+test('a member removed before it ever connected never gets a key, even before anything synced', (t) => {
+  const { alice, dave } = family(t);
+  alice.groups.sync(); // the first key, made for bob and dave
+  const first = outKeys(alice.store)[0]!;
+  alice.store.removeGroupMembers('family', ['dave@example.org']);
+  const [toDave] = handOver(alice, dave);
+  assert.equal(framesOf(toDave, GROUP_KEY_KIND).length, 0);
+  assert.notEqual(outKeys(alice.store)[0]!.id, first.id, 'identified() synced: a new key');
+  assert.deepEqual(dave.groups.groupKeysOf('alice@example.org'), []);
+});
+
 // ---- publishing: one record for N members, refresh cost -----------------------------
 
 test('one group of 100 acked members: 1 record per epoch instead of 100; a refresh does 0 PK ops', async (t) => {
