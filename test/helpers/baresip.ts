@@ -38,6 +38,8 @@
  *   MESSAGE sip:bob@example.org hello                          (stdout, stdio.so)
  *   RTP_PACKETS 90 88                  (stdout stats at call end: transmit receive)
  *   CALL_RINGING|CALL_ESTABLISHED|CALL_CLOSED|CALL_INCOMING… <peer uri>   (ctrl_tcp)
+ * With `sipTrace` (baresip -s) every SIP message it sends and receives is
+ * printed too; `sipMessages()` reads them back (e.g. the SDP a phone got).
  * Registration comes from stdout, never from ctrl_tcp: the first REGISTER is
  * answered before the control connection exists, and one source avoids
  * counting a fact twice.
@@ -82,6 +84,22 @@ export interface BaresipOptions {
   startTimeoutMs?: number;
   /** Watchdog: baresip is killed after this long whatever happens; default 300 s. */
   lifetimeMs?: number;
+  /** Print every SIP message sent and received (`baresip -s`), for `sipMessages()`; default false. */
+  sipTrace?: boolean;
+}
+
+/** One SIP message from baresip's trace (`-s`), as it went over the wire. */
+export interface TracedSip {
+  /** "UDP", "TCP", … */
+  transport: string;
+  /** "127.0.0.1:PORT" of the sender and the receiver. */
+  src: string;
+  dst: string;
+  /** "INVITE sip:… SIP/2.0" or "SIP/2.0 200 OK". */
+  startLine: string;
+  headers: string[];
+  /** The body's lines joined with CRLF (each line ended by one), "" without a body. */
+  body: string;
 }
 
 /** A position in `events` and `output`; `waitFor` with it only looks at what came after. */
@@ -107,6 +125,8 @@ export interface Baresip {
   output: string[];
   /** The raw JSON events from ctrl_tcp. */
   ctrlEvents: Record<string, unknown>[];
+  /** The SIP messages in the trace so far (needs `sipTrace`; else none). */
+  sipMessages(): TracedSip[];
   mark(): BaresipMark;
   /**
    * The first event, else output line, matching `re` (after `since`, default the
@@ -205,6 +225,48 @@ export class BaresipOutputParser {
   }
 }
 
+/**
+ * The SIP messages in baresip's `-s` trace, from its output lines (colour
+ * codes removed, empty lines dropped, as `output` keeps them). A traced
+ * message is a "#" line, "TRANSPORT src -> dst", the start line, the
+ * headers, then the body; since the empty line before the body is gone, the
+ * body is the lines after the headers up to Content-Length bytes.
+ */
+export function parseSipTrace(lines: readonly string[]): TracedSip[] {
+  const out: TracedSip[] = [];
+  const headerLine = /^[A-Za-z0-9.!%*_+`'~-]+[ \t]*:/;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== '#') continue;
+    const m = /^([A-Z]+) (\S+) -> (\S+)$/.exec(lines[i + 1] ?? '');
+    const startLine = lines[i + 2];
+    if (!m || startLine === undefined) continue;
+    let j = i + 3;
+    const headers: string[] = [];
+    while (j < lines.length && headerLine.test(lines[j]!)) headers.push(lines[j++]!);
+    const length = Number(
+      headers.map((h) => /^(?:content-length|l)[ \t]*:[ \t]*(\d+)/i.exec(h)?.[1]).find((x) => x) ??
+        0,
+    );
+    const body: string[] = [];
+    let size = 0;
+    while (size < length && j < lines.length && lines[j] !== '#') {
+      body.push(lines[j]!);
+      size += Buffer.byteLength(lines[j]!) + 2;
+      j++;
+    }
+    out.push({
+      transport: m[1]!,
+      src: m[2]!,
+      dst: m[3]!,
+      startLine,
+      headers,
+      body: body.map((l) => `${l}\r\n`).join(''),
+    });
+    i = j - 1;
+  }
+  return out;
+}
+
 /** A ctrl_tcp JSON event as one event string: "TYPE peer-uri". */
 export function ctrlEventText(ev: Record<string, unknown>): string {
   const who = ev['peeruri'] ?? ev['accountaor'] ?? '';
@@ -259,7 +321,9 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     contacts.map((uri) => `"${uri.replace(/^sips?:/, '').split('@')[0]}" <${uri}>\n`).join(''),
   );
 
-  const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('baresip', [...(opts.sipTrace ? ['-s'] : []), '-f', dir], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   killOnExit(child, dir);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -371,6 +435,10 @@ class BaresipProcess implements Baresip {
       }
       for (const p of payloads) this.#onCtrl(p);
     });
+  }
+
+  sipMessages(): TracedSip[] {
+    return parseSipTrace(this.output);
   }
 
   mark(): BaresipMark {
