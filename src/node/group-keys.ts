@@ -38,7 +38,13 @@
  * Handlers never throw (a throw would close the tunnel): unidentified peers,
  * non-contacts, non-members, stale ids and malformed bodies are logged and ignored.
  *
- * Wiring (for the lead): see the report of task H19 / docs/privacy.md "Groups".
+ * Wiring (for the lead): one service per node, created before peers may
+ * send kinds 0x14/0x15 (a kind nobody handles closes the tunnel):
+ *   `new GroupKeys({ store, endpoint, aorOf: (t) => peers.aorOf(t),
+ *     epochSeconds: privacy.pairs.epochSeconds, onChange: () => privacy.refresh(), log })`;
+ * `groups.identified(tunnel, peer.aor)` from PeerIdentities' onIdentified
+ * (after `introduce`); SecretPublisher `groups: () => groups.publishable()`;
+ * SecretResolver `groupKeysOf: (aor) => groups.groupKeysOf(aor)`; `close()` on stop.
  */
 import { concatBytes, fromHex, toHex, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
