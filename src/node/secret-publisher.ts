@@ -111,7 +111,11 @@ export interface PublishGroup {
   id: string;
   /** The 32-byte group key. */
   key: Uint8Array;
-  /** AORs served by the group record (they acknowledged this key): no per-friend record for them. */
+  /**
+   * AORs served by the group record (they acknowledged this key): no
+   * per-friend record for them. Only those among `friends()` count; a group
+   * with none gets no record.
+   */
   members: string[];
 }
 
@@ -221,25 +225,31 @@ export class SecretPublisher {
       retired: 0,
       failed: [],
     };
+    const all = [...this.#o.friends()];
     const groups = this.#groupsNow();
     const served = new Set<string>();
     const jobs: { aor: string; keys: GroupEpochKeys; seq: number }[] = [];
     const published = new Set<string>();
-    for (const g of groups ?? []) {
-      if (g.members.length === 0) continue; // nobody reads it: no record (and the old one retires)
-      published.add(g.id);
-      try {
-        const keys = epochs.map((e) => this.#groupKeysOf(g, e));
-        for (const k of keys)
-          jobs.push({ aor: `group:${g.id}`, keys: k, seq: seqOf.get(k.epoch)! });
-        for (const m of g.members) served.add(normal(m));
-        report.groups++;
-      } catch (error) {
-        report.failed.push({ aor: `group:${g.id}`, error });
+    if (groups) {
+      // Only friends count as readers: who gets records stays `friends()`'s decision.
+      const friendSet = new Set(all.map(normal));
+      for (const g of groups) {
+        const members = g.members.map(normal).filter((m) => friendSet.has(m));
+        if (members.length === 0) continue; // nobody reads it: no record (an old one retires)
+        published.add(g.id);
+        try {
+          const keys = epochs.map((e) => this.#groupKeysOf(g, e));
+          for (const k of keys)
+            jobs.push({ aor: `group:${g.id}`, keys: k, seq: seqOf.get(k.epoch)! });
+          for (const m of members) served.add(m);
+          report.groups++;
+        } catch (error) {
+          report.failed.push({ aor: `group:${g.id}`, error });
+        }
       }
     }
     report.grouped = served.size;
-    const friends = [...this.#o.friends()].filter((aor) => !served.has(normal(aor)));
+    const friends = all.filter((aor) => !served.has(normal(aor)));
     const { states, skipped, failed } = this.#o.pairs.statesFor(friends);
     report.friends = states.size + skipped.length + failed.length;
     report.skipped = skipped.length;

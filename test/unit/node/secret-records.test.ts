@@ -394,4 +394,12 @@ test('groups option: a group record replaces its members’ pair records; a fail
   list = () => [];
   const retired = await publisher.refresh();
   assert.equal(retired?.retired, 1);
+
+  // Members that are not among friends() are no readers: no group record for them.
+  list = () => [{ id: 'g2', key, members: ['stranger@example.org'] }];
+  const strangers = await publisher.refresh();
+  assert.deepEqual(
+    { groups: strangers?.groups, records: strangers?.records, friends: strangers?.friends },
+    { groups: 0, records: 3, friends: 3 },
+  );
 });
