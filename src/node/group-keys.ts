@@ -412,7 +412,9 @@ export class GroupKeys {
       this.#sent.set(tunnel, sent);
     }
     for (const g of this.#outgoing()) {
-      if (!Object.hasOwn(g.members, aor) || g.acked.includes(aor) || sent.has(g.id)) continue;
+      // Also to members that acked before: one that lost its stored keys
+      // (a restored backup) gets the key back on its next tunnel (53 bytes).
+      if (!Object.hasOwn(g.members, aor) || sent.has(g.id)) continue;
       const key = fromHex(g.key);
       try {
         const body = encodeGroupKey({ id: fromHex(g.id), key, epochSeconds: this.#o.epochSeconds });

@@ -35,6 +35,7 @@ import { type CallLogEntry, type CallOutcome, Store } from '../store/store.js';
 import { TunnelEndpoint } from '../tunnel/endpoint.js';
 import { TunnelError } from '../tunnel/errors.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import { GroupKeys } from './group-keys.js';
 import type { LogFn } from './log.js';
 import { NodeMedia } from './media.js';
 import { ModeResolver, type ResolutionReport } from './mode-resolver.js';
@@ -99,6 +100,7 @@ export class P2pSipNode {
   readonly #privacy: NodePrivacy;
   readonly #ratchet: RatchetDriver;
   readonly #media: NodeMedia;
+  readonly #groups: GroupKeys;
   readonly #learnContacts: boolean;
   readonly #log: LogFn;
   readonly #expiryTimer: NodeJS.Timeout;
@@ -191,6 +193,17 @@ export class P2pSipNode {
         void this.#privacy.refresh().catch((err: unknown) => this.#warn('secret records', err));
       },
     });
+    // Group keys travel through pair tunnels (control kinds 0x14/0x15).
+    this.#groups = new GroupKeys({
+      store,
+      endpoint: this.#endpoint,
+      aorOf: (tunnel) => this.#peers.aorOf(tunnel),
+      epochSeconds: this.#privacy.pairs.epochSeconds,
+      onChange: () =>
+        void this.#privacy.refresh().catch((err: unknown) => this.#warn('secret records', err)),
+      log,
+    });
+    this.#privacy.useGroups(this.#groups);
     // Introductions (IDENTITY frames) are re-signed at most every 10 minutes;
     // a package is valid for an hour. On a tunnel that reached one of our
     // epoch keys the package names that key (it proves the key is ours).
@@ -217,6 +230,7 @@ export class P2pSipNode {
       onIdentified: (tunnel, peer) => {
         this.#peers.introduce(tunnel); // ours first: the OFFER must follow it
         this.#ratchet.identified(tunnel, peer.aor);
+        this.#groups.identified(tunnel, peer.aor);
       },
       log,
     });
@@ -446,6 +460,7 @@ export class P2pSipNode {
     this.#transactions.close();
     this.#peers.close();
     this.#ratchet.close();
+    this.#groups.close();
     await this.#transport.close();
     await this.#endpoint.close();
     await this.#closeOverlays();

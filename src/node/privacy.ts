@@ -29,6 +29,7 @@ import { epochOf, type PairState } from '../privacy/pair-state.js';
 import { decoyRecord } from '../privacy/record.js';
 import type { Store } from '../store/store.js';
 import type { TunnelEndpoint } from '../tunnel/endpoint.js';
+import type { GroupKeys } from './group-keys.js';
 import type { LogFn } from './log.js';
 import { isPrivacyMode, publishesOpen } from './modes.js';
 import { PairSecrets } from './pair-secrets.js';
@@ -84,6 +85,7 @@ export class NodePrivacy {
   /** Per epoch: the signed package naming that epoch's tunnel key, for the current online state. */
   readonly #packages = new Map<number, Uint8Array>();
   #mode: PrivacyMode;
+  #groups: Pick<GroupKeys, 'publishable' | 'groupKeysOf' | 'sync'> | undefined;
   #online = false;
   #started = false;
   #timer: NodeJS.Timeout | undefined;
@@ -117,6 +119,7 @@ export class NodePrivacy {
       records: this.records,
       pairs: this.pairs,
       friends: () => opts.store.listContacts().map((c) => c.aor),
+      groups: () => this.#groups?.publishable() ?? [],
       seqs: this.#seqs,
       log: opts.log,
     });
@@ -124,9 +127,15 @@ export class NodePrivacy {
       records: this.records,
       pairs: this.pairs,
       seen: opts.store,
+      groupKeysOf: (aor) => this.#groups?.groupKeysOf(aor) ?? [],
       // Package validity is wall-clock time; `now` is the epoch clock (tests move it).
       log: opts.log,
     });
+  }
+
+  /** Group keys (one record per group and epoch for acknowledged members); bound after construction. */
+  useGroups(groups: Pick<GroupKeys, 'publishable' | 'groupKeysOf' | 'sync'>): void {
+    this.#groups = groups;
   }
 
   get mode(): PrivacyMode {
@@ -186,6 +195,11 @@ export class NodePrivacy {
   async tick(): Promise<void> {
     if (!this.#started) return;
     await this.#syncListeners();
+    try {
+      this.#groups?.sync(); // a member removed by the CLI retires the group's key now
+    } catch (err) {
+      this.#o.log('warn', `group keys: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const epochs = this.pairs.publishEpochs().join(',');
     const due = this.#now() - this.#lastRefresh >= (this.#o.refreshMs ?? 600_000);
     if (epochs !== this.#lastEpochs || due) await this.refresh();
@@ -306,7 +320,11 @@ export class NodePrivacy {
     await this.#sync.catch(() => {});
   }
 
-  #round(job: () => Promise<{ records: number; friends: number } | undefined>): Promise<void> {
+  #round(
+    job: () => Promise<
+      { records: number; friends: number; groups?: number; grouped?: number } | undefined
+    >,
+  ): Promise<void> {
     const run = this.#sync.then(async () => {
       this.#lastRefresh = this.#now();
       this.#lastEpochs = this.pairs.publishEpochs().join(',');
@@ -315,7 +333,7 @@ export class NodePrivacy {
       if (report)
         this.#o.log(
           'debug',
-          `secret records: ${report.records} put for ${report.friends} contact(s)`,
+          `secret records: ${report.records} put for ${report.friends} contact(s)${report.groups ? `, ${report.groups} group record(s) for ${report.grouped} of them` : ''}`,
         );
     });
     this.#sync = run.catch(() => {});

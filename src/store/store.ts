@@ -758,8 +758,9 @@ function checkGroupName(name: unknown): void {
 }
 
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
-    throw StoreError.badValue('kv key', 'expected 1..200 characters');
+  // Room for a prefix, an AOR (up to 254 characters) and a 64-hex key.
+  if (typeof key !== 'string' || key.length === 0 || key.length > 400) {
+    throw StoreError.badValue('kv key', 'expected 1..400 characters');
   }
 }
 

@@ -304,3 +304,32 @@ test('out of step (REPLY lost: bob a generation ahead): reachable both ways afte
   assert.equal(b1.previous, null, 'bob confirmed');
   assert.ok(a1.current.gen > a0.current.gen);
 });
+
+test('groups: alice puts bob in a group; after they talk he holds its key and finds her through the one group record', async () => {
+  assert.equal(
+    await main(['contacts', 'group', 'create', 'family', '--home', homes[0]!], quiet),
+    0,
+  );
+  assert.equal(
+    await main(['contacts', 'group', 'add', 'family', BOB, '--home', homes[0]!], quiet),
+    0,
+  );
+  await new Promise((r) => setTimeout(r, 400)); // fresh tunnels for the next talk
+  await alice.tickPrivacy(); // the group gets its key
+  const ab = await callUntilAnswered(alicePhone, BOB, 50); // the tunnel carries the key, bob acks
+  assert.equal(ab.invite.final?.status, 200, logs.join('\n'));
+  let grouped = '';
+  for (let i = 0; i < 30 && !grouped; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    await alice.tickPrivacy();
+    grouped = logs.find((l) => /1 group record\(s\) for 1 of them/.test(l)) ?? '';
+  }
+  assert.ok(grouped, `alice publishes one group record for bob\n${logs.join('\n')}`);
+  await new Promise((r) => setTimeout(r, 400));
+  const ba = await callUntilAnswered(bobPhone, ALICE, 50);
+  assert.equal(
+    ba.invite.final?.status,
+    200,
+    `bob finds alice by the group record\n${logs.join('\n')}`,
+  );
+});
