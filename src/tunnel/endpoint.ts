@@ -259,7 +259,7 @@ export class TunnelEndpoint extends EventEmitter<TunnelEndpointEvents> {
   /**
    * Routes extension control frames of `kind` (0x10–0xff) on every tunnel to
    * `handler`; returns the function that removes it. A kind nobody handles
-   * closes the tunnel with PROTOCOL, so register before peers may send it.
+   * is skipped (counted per tunnel), so register before peers may send it.
    */
   onControl(kind: number, handler: ControlHandler): () => void {
     assertExtensionKind(kind);

@@ -61,7 +61,7 @@ export interface TunnelOptions {
   idleTimeoutMs: number;
   /** After a graceful close() the peer gets this long to end its side before we destroy. */
   closeGraceMs?: number;
-  /** Who handles extension control kinds; undefined = unknown kind (PROTOCOL). */
+  /** Who handles extension control kinds; undefined = nobody (the frame is skipped and counted). */
   controlHandler?: (kind: number) => ControlHandler | undefined;
   clock?: IdleClock;
 }
@@ -104,6 +104,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   /** The handshake itself holds the tunnel: idle time counts from 'ready'. */
   #releaseHandshakeHold: () => void;
   #controlHandler: TunnelOptions['controlHandler'];
+  #ignoredControl = 0;
   #closeGraceMs: number;
   #clock: IdleClock;
   #graceTimer: unknown = null;
@@ -206,6 +207,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   /** Why it closed (null: normal close, or still open). */
   get closeReason(): TunnelError | null {
     return this.#reason;
+  }
+
+  /** Extension control frames received that no handler here knows (skipped). */
+  get ignoredControlFrames(): number {
+    return this.#ignoredControl;
   }
 
   /** How many holders keep it from closing when idle. */
@@ -356,8 +362,15 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       return;
     }
     if (this.#peer === null) throw TunnelError.protocol('control frame before hello');
-    const handler = kind >= FIRST_EXTENSION_CONTROL_KIND ? this.#controlHandler?.(kind) : undefined;
-    if (!handler) throw TunnelError.protocol(`unknown control kind 0x${kind.toString(16)}`);
+    if (kind < FIRST_EXTENSION_CONTROL_KIND)
+      throw TunnelError.protocol(`unknown control kind 0x${kind.toString(16)}`);
+    // An extension kind nobody here handles (a newer peer's feature) is
+    // skipped, not fatal: the tunnel and any call on it stay up.
+    const handler = this.#controlHandler?.(kind);
+    if (!handler) {
+      this.#ignoredControl++;
+      return;
+    }
     handler(body, this);
   }
 

@@ -368,8 +368,8 @@ test('hostile peers are disconnected with a typed reason and the endpoint surviv
       reason: TunnelErrorCode.Protocol,
     },
     {
-      name: 'unregistered control kind',
-      bytes: Buffer.concat([HELLO_FRAME, encodeFrame(FrameType.Control, fromHex('7f'))]),
+      name: 'a control kind reserved for the tunnel itself',
+      bytes: Buffer.concat([HELLO_FRAME, encodeFrame(FrameType.Control, fromHex('05'))]),
       reason: TunnelErrorCode.Protocol,
     },
   ];
@@ -459,8 +459,12 @@ test('media datagrams round trip on a channel; control extensions reach their ha
   assert.throws(() => b.onControl(0x01, () => {}), RangeError);
 
   const ta = await endpoint().connect(kb.publicKey, { keyPair: ka });
+  // A kind nobody registered is skipped (counted), the tunnel stays up.
+  ta.sendControl(0x7f, fromHex('01'));
   ta.sendControl(0x20, fromHex('c0ffee'));
   await gotControl;
+  assert.ok(controls[0]![1].isOpen, 'an unknown extension kind does not close the tunnel');
+  assert.equal(controls[0]![1].ignoredControlFrames, 1);
   assert.equal(controls[0]?.[0], 'c0ffee');
   assert.ok(equalBytes(controls[0]![1].remotePublicKey, ka.publicKey));
 
