@@ -40,6 +40,8 @@ export const LOOPBACK_UDP = 'udp and host 127.0.0.1';
 
 /** Until tshark says it captures; it starts dumpcap, which takes a moment on a busy machine. */
 const START_TIMEOUT_MS = 15_000;
+/** Without a "Capture started" line: how long after "Capturing on" without an error counts as started. */
+const CAPTURING_GRACE_MS = 1_000;
 /** After SIGINT, before SIGKILL (tshark flushes and closes the file on SIGINT). */
 const STOP_GRACE_MS = 5_000;
 /** Reading a capture file. */
@@ -83,14 +85,22 @@ export async function startCapture(): Promise<Capture> {
       );
       const done = (err?: Error) => {
         clearTimeout(timer);
+        clearTimeout(grace);
         child.stderr?.off('data', onData);
         child.off('close', onClose);
         if (err) reject(err);
         else resolve();
       };
+      // "Capturing on 'Loopback: lo'" comes BEFORE dumpcap has opened the
+      // device (a permission error follows it); "Capture started" after. A
+      // tshark that never says the latter is taken as capturing once
+      // CAPTURING_GRACE_MS pass after the former without an error.
+      let grace: NodeJS.Timeout | undefined;
       const onData = () => {
-        if (/Capturing on/.test(output)) done();
-        else if (permissionDenied(output)) done(new Error(`${CAPTURE_NOT_PERMITTED}\n${output}`));
+        if (permissionDenied(output)) done(new Error(`${CAPTURE_NOT_PERMITTED}\n${output}`));
+        else if (/Capture started/.test(output)) done();
+        else if (/Capturing on/.test(output) && !grace)
+          grace = setTimeout(() => done(), CAPTURING_GRACE_MS);
       };
       const onClose = (code: number | null) =>
         done(
