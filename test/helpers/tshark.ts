@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { killOnExit, signalChild } from './node-process.js';
 
 export const TSHARK_NOT_FOUND = 'tshark not found: install tshark (apt-get install tshark)';
+export const SS_NOT_FOUND = 'ss not found: install iproute2 (apt-get install iproute2)';
 export const CAPTURE_NOT_PERMITTED =
   'capturing on lo is not permitted: run the tests as root, or give dumpcap the capabilities ' +
   '(setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap and add the user to group wireshark)';
@@ -221,10 +222,32 @@ export function parseFieldsLine(line: string): UdpPacket {
   return packet;
 }
 
-/** Runs tshark to its end (bounded); resolves with stdout, rejects with stderr on failure. */
+/**
+ * The UDP ports process `pid` has open right now (`ss -uanp`; root sees
+ * every process's sockets). Tells a capture's node traffic apart from
+ * other tests' traffic on the same loopback: relay sockets, the SIP socket
+ * and the DHT/UDX sockets all show up.
+ */
+export async function udpPortsOf(pid: number): Promise<Set<number>> {
+  const out = await run('ss', ['-H', '-u', '-a', '-n', '-p'], SS_NOT_FOUND);
+  const ports = new Set<number>();
+  for (const line of out.split('\n')) {
+    if (!line.includes(`pid=${pid},`)) continue;
+    const local = line.trim().split(/\s+/)[3] ?? '';
+    const port = Number(/:(\d+)$/.exec(local)?.[1]);
+    if (Number.isInteger(port) && port > 0) ports.add(port);
+  }
+  return ports;
+}
+
 function runTshark(args: string[]): Promise<string> {
+  return run('tshark', args, TSHARK_NOT_FOUND);
+}
+
+/** Runs a command to its end (bounded); resolves with stdout, rejects with stderr on failure. */
+function run(command: string, args: string[], notFound: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     killOnExit(child);
     const out: Buffer[] = [];
     let err = '';
@@ -235,13 +258,15 @@ function runTshark(args: string[]): Promise<string> {
     const timer = setTimeout(() => signalChild(child, 'SIGKILL'), READ_TIMEOUT_MS);
     child.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(e.code === 'ENOENT' ? new Error(TSHARK_NOT_FOUND) : e);
+      reject(e.code === 'ENOENT' ? new Error(notFound) : e);
     });
     child.once('close', (code, sig) => {
       clearTimeout(timer);
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else
-        reject(new Error(`tshark ${args.join(' ')} failed (code ${code}, signal ${sig}):\n${err}`));
+        reject(
+          new Error(`${command} ${args.join(' ')} failed (code ${code}, signal ${sig}):\n${err}`),
+        );
     });
   });
 }

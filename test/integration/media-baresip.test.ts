@@ -16,11 +16,16 @@
  *     the same packets, carried from one relay to the other;
  *   * no packet at all goes between a softphone and the other node's relay or
  *     the other softphone;
- *   * node-to-node traffic — every UDP conversation involving neither
- *     softphone's SIP or media ports (docs/media.md: the UDX stream need not
- *     use the DHT's advertised port) — carries at least as many packets as
- *     the media, none of them recognised as RTP and none containing either
- *     SSRC in clear.
+ *   * the relay ports are sockets of the right node process (ss, during
+ *     the call);
+ *   * node traffic — every packet to or from a port of either node process
+ *     other than its softphone legs (docs/media.md: the UDX stream need not
+ *     use the DHT's advertised port) — has none recognised as RTP and none
+ *     containing either SSRC in clear, and the packets directly between the
+ *     two node processes are at least as many as the media's.
+ * Node traffic is told apart by the nodes' sockets, not by "neither
+ * softphone": other tests run at the same time and their packets on `lo`
+ * are in the capture too.
  */
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
@@ -36,6 +41,7 @@ import {
   readUdpPackets,
   ssrcHex,
   startCapture,
+  udpPortsOf,
 } from '../helpers/tshark.js';
 
 const WAIT_MS = 15_000;
@@ -113,7 +119,11 @@ test('baresip ⇄ node A ⇄ tunnel ⇄ node B ⇄ baresip: audio both ways thro
     await alice.dial('sip:bob@example.org');
     await expect(alice, /^CALL_ESTABLISHED sip:bob@example\.org/, aliceMark);
     await expect(bob, /^CALL_ESTABLISHED sip:alice@example\.org/, bobMark);
-    await sleep(TALK_MS);
+    await sleep(TALK_MS / 2);
+    // Every UDP socket each node process has while the call is up (relay sockets included).
+    const portsA = await udpPortsOf(a.pid);
+    const portsB = await udpPortsOf(b.pid);
+    await sleep(TALK_MS / 2);
     await alice.hangup();
     await expect(alice, /^CALL_CLOSED /, aliceMark);
     await expect(bob, /^CALL_CLOSED sip:alice@example\.org/, bobMark);
@@ -216,7 +226,10 @@ test('baresip ⇄ node A ⇄ tunnel ⇄ node B ⇄ baresip: audio both ways thro
       assert.equal(between(convs, x, y).packets, 0, `no packets ${what} (${ports})`);
     }
 
-    // Node to node: every conversation involving neither softphone.
+    // The relays are the nodes' own sockets.
+    assert.ok(portsA.has(relayA), `relay A's port ${relayA} is node A's (${[...portsA]})`);
+    assert.ok(portsB.has(relayB), `relay B's port ${relayB} is node B's (${[...portsB]})`);
+    // Node traffic: to or from a node process's port, other than the softphone legs.
     const phonePorts = new Set([
       alice.sipPort,
       aliceRtp,
@@ -225,8 +238,17 @@ test('baresip ⇄ node A ⇄ tunnel ⇄ node B ⇄ baresip: audio both ways thro
       bobRtp,
       bobRtp + 1,
     ]);
-    const nodeToNode = packets.filter(
-      (p) => !phonePorts.has(p.srcPort) && !phonePorts.has(p.dstPort),
+    const ofNodes = (port: number) => portsA.has(port) || portsB.has(port);
+    const nodeTraffic = packets.filter(
+      (p) =>
+        (ofNodes(p.srcPort) || ofNodes(p.dstPort)) &&
+        !phonePorts.has(p.srcPort) &&
+        !phonePorts.has(p.dstPort),
+    );
+    const nodeToNode = nodeTraffic.filter(
+      (p) =>
+        (portsA.has(p.srcPort) && portsB.has(p.dstPort)) ||
+        (portsB.has(p.srcPort) && portsA.has(p.dstPort)),
     );
     const ssrcs = [...aliceLeg.ssrcsUp, ...bobLeg.ssrcsUp].map((s) => ssrcHex(s!));
     // The scan below can see an SSRC where it is in clear: on the softphone legs.
@@ -235,21 +257,22 @@ test('baresip ⇄ node A ⇄ tunnel ⇄ node B ⇄ baresip: audio both ways thro
       onAliceLeg.length > 0 && onAliceLeg.every((p) => p.payloadHex.includes(ssrcs[0]!)),
       `alice's SSRC ${ssrcs[0]} is visible in her own leg's payloads`,
     );
-    const rtpBetweenNodes = nodeToNode.filter((p) => p.rtp);
-    const ssrcInClear = nodeToNode.filter((p) => ssrcs.some((s) => p.payloadHex.includes(s)));
+    const rtpOfNodes = nodeTraffic.filter((p) => p.rtp);
+    const ssrcInClear = nodeTraffic.filter((p) => ssrcs.some((s) => p.payloadHex.includes(s)));
     tc.diagnostic(
       `softphones: alice ${aliceStats}, bob ${bobStats} (tx rx); capture: ${legs}; ` +
-        `node-to-node ${nodeToNode.length} packets, ${rtpBetweenNodes.length} RTP, ${ssrcInClear.length} with an SSRC`,
+        `node traffic ${nodeTraffic.length} packets (${nodeToNode.length} node A ⇄ node B), ` +
+        `${rtpOfNodes.length} RTP, ${ssrcInClear.length} with an SSRC`,
     );
-    // The media crossed between the nodes somewhere: at least as many datagrams as one direction's RTP.
+    // The media crossed directly between the two node processes: at least one direction's RTP worth.
     assert.ok(
       nodeToNode.length >= Math.min(aliceLeg.up, bobLeg.up),
-      `node-to-node traffic carries the media: ${nodeToNode.length} packets for ${legs}`,
+      `node A ⇄ node B carries the media: ${nodeToNode.length} packets for ${legs}`,
     );
     assert.deepEqual(
-      rtpBetweenNodes.map((p) => `${p.frame}: ${p.srcPort}>${p.dstPort}`),
+      rtpOfNodes.map((p) => `${p.frame}: ${p.srcPort}>${p.dstPort}`),
       [],
-      'no packet between the nodes is recognised as RTP',
+      'no packet between the nodes (or from them to anything but their softphones) is RTP',
     );
     assert.deepEqual(
       ssrcInClear.map((p) => `${p.frame}: ${p.srcPort}>${p.dstPort}`),
