@@ -94,7 +94,23 @@ export async function settle(rounds = 5): Promise<void> {
 
 /** How many UDP handles the process holds (for leak checks). */
 export function udpHandles(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
+  return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+}
+
+/**
+ * The UDP handle count once sockets closed by earlier work are gone (a
+ * socket's handle goes some ticks after close()): stable for 5 rounds,
+ * bounded at 200 rounds.
+ */
+export async function stableUdpHandles(): Promise<number> {
+  let last = udpHandles();
+  for (let i = 0, same = 0; i < 200 && same < 5; i++) {
+    await sleep(5);
+    const now = udpHandles();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
 }
 
 /** The overlay's manual clock, seen as the IdleClock the relay's timers use. */
