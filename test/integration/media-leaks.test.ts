@@ -178,10 +178,16 @@ before(async () => {
   bob.onRequest = (req: SipRequest, raw: string) => {
     if (req.method === 'INVITE') {
       const tag = `b-${req.get('Call-ID')}`;
-      return [
-        answer(raw, 180, 'Ringing', tag, bob.port),
-        answerWithSdp(raw, tag, bob.port, bobMedia.port, ++version),
-      ];
+      const offered = new TextDecoder().decode(req.body);
+      // Hold (RFC 3264 §8.4): a sendonly offer is answered recvonly.
+      const direction = /a=sendonly/.test(offered) ? 'recvonly' : 'sendrecv';
+      const ok = answerWithSdp(raw, tag, bob.port, bobMedia.port, ++version).replace(
+        'a=sendrecv',
+        `a=${direction}`,
+      );
+      return req.get('To')?.includes('tag=')
+        ? [ok]
+        : [answer(raw, 180, 'Ringing', tag, bob.port), ok];
     }
     if (req.method === 'ACK') return [];
     return [answer(raw, 200, 'OK')];
@@ -369,5 +375,116 @@ test(`${CALLS} calls one after another (RTP both ways through the relays) leave 
       `Timeout ${timersAfterFirst} after call 1, ${timeouts()} after ${CALLS}; ` +
       `all timers ${allTimersAfterFirst} after call 1, ${liveTimers.size} after ${CALLS}; ` +
       `relay A packets ${JSON.stringify(a)}, B ${JSON.stringify(b)}`,
+  );
+});
+
+test('hold and resume: re-INVITEs with sendonly then sendrecv pass both relays, the relay ports stay, RTP flows again after the resume', async () => {
+  const alice = aliceSip!;
+  const bob = bobSip!;
+  const callId = 'media-hold';
+  const invite = (cseq: number, direction: string, toTag?: string, route: string[] = []) => {
+    const text = request({
+      method: 'INVITE',
+      uri: toTag ? `sip:callee@127.0.0.1:${bob.port}` : 'sip:bob@example.org',
+      from: 'alice@example.org',
+      to: 'bob@example.org',
+      callId,
+      cseq,
+      port: alice.port,
+      extra: route,
+    });
+    const body = audioSdp(aliceRtp!.port, { version: cseq }).replace(
+      'a=sendrecv',
+      `a=${direction}`,
+    );
+    return withBody(toTag ? text.replace('To: <sip:bob@example.org>', toTag) : text, SDP, body);
+  };
+  alice.send(invite(1, 'sendrecv'), nodeA!.info.sip.port);
+  const ok = await alice.finalFor(callId, 'INVITE', WAIT_MS);
+  assert.equal(ok.status, 200, `${ok.status} ${ok.reason}\n${logTail()}`);
+  const first = await bob.waitFor((m) => isRequest(m, 'INVITE', callId), WAIT_MS, 'INVITE at bob');
+  const relayA = sdpAudioTarget(ok.body);
+  const relayB = sdpAudioTarget(first.body);
+  const route = [...ok.getLines('Record-Route')].reverse().map((r) => `Route: ${r}`);
+  const toTag = `To: <sip:bob@example.org>;tag=b-${callId}`;
+  const ack = (cseq: number) =>
+    request({
+      method: 'ACK',
+      uri: `sip:callee@127.0.0.1:${bob.port}`,
+      from: 'alice@example.org',
+      to: 'bob@example.org',
+      callId,
+      cseq,
+      port: alice.port,
+      extra: route,
+    }).replace('To: <sip:bob@example.org>', toTag);
+  alice.send(ack(1), nodeA!.info.sip.port);
+
+  for (const [cseq, direction, answered] of [
+    [2, 'sendonly', 'recvonly'],
+    [3, 'sendrecv', 'sendrecv'],
+  ] as const) {
+    const seen = bob.received.length;
+    alice.send(invite(cseq, direction, toTag, route), nodeA!.info.sip.port);
+    const res = (await alice.waitFor(
+      (m) =>
+        m.kind === 'response' &&
+        m.status >= 200 &&
+        m.get('Call-ID') === callId &&
+        m.get('CSeq') === `${cseq} INVITE`,
+      WAIT_MS,
+      `final response to re-INVITE ${cseq}`,
+    )) as SipResponse;
+    assert.equal(
+      res.status,
+      200,
+      `re-INVITE ${direction}: ${res.status} ${res.reason}\n${logTail()}`,
+    );
+    const reinvite = await bob.waitFor(
+      (m) => isRequest(m, 'INVITE', callId) && bob.received.indexOf(m) >= seen,
+      WAIT_MS,
+      `re-INVITE ${direction} at bob`,
+    );
+    const offerText = new TextDecoder().decode(reinvite.body);
+    const answerText = new TextDecoder().decode(res.body);
+    assert.match(offerText, new RegExp(`a=${direction}`), 'the direction passes unchanged');
+    assert.match(answerText, new RegExp(`a=${answered}`));
+    assert.equal(sdpAudioTarget(reinvite.body).port, relayB.port, 'bob keeps his relay port');
+    assert.equal(sdpAudioTarget(res.body).port, relayA.port, 'alice keeps her relay port');
+    alice.send(ack(cseq), nodeA!.info.sip.port);
+  }
+  // After the resume, media flows both ways again through the same relays.
+  for (let seq = 0; seq < RTP_PER_CALL; seq++) {
+    await aliceRtp!.send(rtpPacket({ seq, ssrc: 0xa11ce }), relayA.port);
+    await bobRtp!.send(rtpPacket({ seq, ssrc: 0xb0b }), relayB.port);
+  }
+  await bobRtp!.waitForPackets(
+    (p) => p.ssrc === 0xa11ce,
+    RTP_MUST_ARRIVE,
+    WAIT_MS,
+    'alice after resume',
+  );
+  await aliceRtp!.waitForPackets(
+    (p) => p.ssrc === 0xb0b,
+    RTP_MUST_ARRIVE,
+    WAIT_MS,
+    'bob after resume',
+  );
+  assert.equal(nodeA!.mediaStats().sessions, 1, 'one session through hold and resume');
+  const bye = request({
+    method: 'BYE',
+    uri: `sip:callee@127.0.0.1:${bob.port}`,
+    from: 'alice@example.org',
+    to: 'bob@example.org',
+    callId,
+    cseq: 4,
+    port: alice.port,
+    extra: route,
+  }).replace('To: <sip:bob@example.org>', toTag);
+  alice.send(bye, nodeA!.info.sip.port);
+  assert.equal((await alice.finalFor(callId, 'BYE', WAIT_MS)).status, 200);
+  assert.ok(
+    await eventually(() => nodeA!.mediaStats().sessions === 0, WAIT_MS),
+    'released after BYE',
   );
 });
