@@ -344,7 +344,7 @@ test('IPv6 relay host (::1): addrType IP6 and packets flow', async (t) => {
 test('isLoopback', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])
     assert.ok(isLoopback(a), a);
-  for (const a of ['10.0.0.1', '128.0.0.1', '::2', 'fe80::1', '::ffff:10.0.0.1'])
+  for (const a of ['192.0.2.1', '128.0.0.1', '::2', 'fe80::1', '::ffff:192.0.2.1'])
     assert.ok(!isLoopback(a), a);
   assert.throws(() => new MediaRelay({ host: 'localhost' }), TypeError);
 });

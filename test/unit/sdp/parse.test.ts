@@ -98,12 +98,12 @@ test('session-level direction applies to streams without their own; media level 
 
 test('tolerated: bare LF, no final line end, trailing blank lines, multicast c=, port/count, no s=/t=', () => {
   const bodies = [
-    'v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 0\n',
-    'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nm=audio 5004 RTP/AVP 0',
-    'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\n\r\n',
+    'v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nm=audio 5004 RTP/AVP 0\n',
+    'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\nm=audio 5004 RTP/AVP 0',
+    'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\nm=audio 5004 RTP/AVP 0\r\n\r\n',
     'v=0\r\no=- 1 1 IN IP4 224.2.1.1\r\nc=IN IP4 224.2.1.1/127/3\r\nm=video 49170/2 RTP/AVP 31\r\n',
     'v=0\r\no=- 1 1 IN IP6 host.example.org\r\nc=IN IP6 FF15::101/3\r\nm=audio 0 RTP/AVP\r\n',
-    'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nz=unknown\r\nx=whatever\r\nm=audio 5004 RTP/AVP 0\r\n',
+    'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\nz=unknown\r\nx=whatever\r\nm=audio 5004 RTP/AVP 0\r\n',
   ];
   for (const body of bodies) assert.equal(sdpToText(parseSdp(body)), body, body);
   const multicast = parseSdp(bodies[3]!);
@@ -118,8 +118,8 @@ test('tolerated: bare LF, no final line end, trailing blank lines, multicast c=,
 });
 
 test('non-UTF-8 bytes in i=/s= (a=charset) pass through unchanged', () => {
-  const head = new TextEncoder().encode('v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=');
-  const tail = new TextEncoder().encode('\r\nc=IN IP4 10.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\n');
+  const head = new TextEncoder().encode('v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=');
+  const tail = new TextEncoder().encode('\r\nc=IN IP4 192.0.2.1\r\nm=audio 5004 RTP/AVP 0\r\n');
   const body = new Uint8Array([...head, 0xe9, 0x80, 0xff, 0x01, ...tail]);
   assert.deepEqual(serializeSdp(parseSdp(body)), body);
 });

@@ -157,16 +157,16 @@ test('legacy hold c=0.0.0.0 and direction attributes survive when only ports cha
 });
 
 test('a stream with no c= anywhere gets its own; extra media c= lines collapse into one', () => {
-  const body = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0';
+  const body = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0';
   const out = rewriteSdp(parseSdp(body), () => ({ address: relay, port: 4100, rtcpPort: 4200 }));
   // No final line ending before: none after either, and the old last line got one.
   assert.equal(
     sdpToText(out),
-    'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nm=audio 4100 RTP/AVP 0\r\nc=IN IP4 127.0.0.2\r\na=rtcp:4200',
+    'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nm=audio 4100 RTP/AVP 0\r\nc=IN IP4 127.0.0.2\r\na=rtcp:4200',
   );
   const layered = crlf([
     'v=0',
-    'o=- 1 1 IN IP4 10.0.0.1',
+    'o=- 1 1 IN IP4 192.0.2.1',
     'm=video 4000 RTP/AVP 31',
     'c=IN IP4 224.2.1.1/127',
     'c=IN IP4 224.2.1.2/127',
@@ -212,12 +212,12 @@ test('setMediaAttribute adds, replaces and removes; removeAttributes drops by na
 
   const ice = crlf([
     'v=0',
-    'o=- 1 1 IN IP4 10.0.0.1',
+    'o=- 1 1 IN IP4 192.0.2.1',
     'a=ice-lite',
-    'c=IN IP4 10.0.0.1',
+    'c=IN IP4 192.0.2.1',
     'm=audio 4000 RTP/AVP 0',
     'a=ice-ufrag:abcd',
-    'a=candidate:1 1 UDP 2130706431 10.0.0.1 4000 typ host',
+    'a=candidate:1 1 UDP 2130706431 192.0.2.1 4000 typ host',
     'a=sendrecv',
   ]).replace(/\r\n$/, '');
   text = sdpToText(
@@ -225,7 +225,7 @@ test('setMediaAttribute adds, replaces and removes; removeAttributes drops by na
   );
   assert.equal(
     text,
-    'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv',
+    'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv',
   );
   // Removing the last line of a body without a final line ending keeps it without one.
   text = sdpToText(removeAttributes(parseSdp(ice), (n) => n === 'sendrecv'));
