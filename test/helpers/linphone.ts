@@ -49,13 +49,12 @@
  * ("… install linphone-cli") — a test failure, never a skip.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TracedSip } from './baresip.js';
 import { killOnExit, signalChild } from './node-process.js';
-import { freePort } from './ports.js';
+import { freePort, freeUdpRange } from './ports.js';
 
 export const LINPHONE_NOT_FOUND =
   'linphonec not found: install linphone-cli (apt-get install linphone-cli)';
@@ -512,29 +511,4 @@ class LinphoneProcess implements Linphone {
     const state = this.output.filter((l) => !LOG_LINE.test(l) && l.trim() !== '');
     return `events: ${JSON.stringify(this.events.slice(-20))}\nstate lines:\n${state.slice(-30).join('\n')}`;
   }
-}
-
-/** `n` consecutive UDP ports on 127.0.0.1, free right now, none in `avoid`. */
-async function freeUdpRange(n: number, avoid: Set<number>): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = await freePort();
-    if (base + n > 65535) continue;
-    let ok = true;
-    for (let p = base; p < base + n && ok; p++) ok = !avoid.has(p) && (await udpFree(p));
-    if (ok) return [base, base + n - 1];
-  }
-  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1 after 20 attempts`);
-}
-
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind({ address: '127.0.0.1', port, exclusive: true }, () =>
-      socket.close(() => resolve(true)),
-    );
-  });
 }

@@ -43,7 +43,24 @@ function tcpEphemeral(host: string): Promise<number> {
   });
 }
 
-function udpFree(host: string, port: number): Promise<boolean> {
+/** `n` consecutive UDP ports on 127.0.0.1, free right now, none in `avoid`: [first, last]. */
+export async function freeUdpRange(
+  n: number,
+  avoid: ReadonlySet<number> = new Set(),
+): Promise<[number, number]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = await freePort();
+    if (base + n > 65535) continue;
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++)
+      ok = !avoid.has(p) && (await udpFree('127.0.0.1', p));
+    if (ok) return [base, base + n - 1];
+  }
+  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1 after 20 attempts`);
+}
+
+/** Whether UDP `port` on `host` can be bound right now (bound exclusively, then closed). */
+export function udpFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     socket.once('error', () => {

@@ -34,7 +34,7 @@ import {
   removeHome,
   startNode,
 } from '../helpers/node-process.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, udpFree } from '../helpers/ports.js';
 import {
   describeSipp,
   runSipp,
@@ -105,23 +105,13 @@ async function waitBound(port: number, transport: SippTransport, timeoutMs = 500
 }
 
 function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+  if (protocol === 'udp') return udpFree('127.0.0.1', port);
   return new Promise((resolve) => {
-    if (protocol === 'tcp') {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen({ host: '127.0.0.1', port, exclusive: true }, () =>
-        server.close(() => resolve(true)),
-      );
-    } else {
-      const socket = dgram.createSocket('udp4');
-      socket.once('error', () => {
-        socket.close();
-        resolve(false);
-      });
-      socket.bind({ address: '127.0.0.1', port, exclusive: true }, () =>
-        socket.close(() => resolve(true)),
-      );
-    }
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () =>
+      server.close(() => resolve(true)),
+    );
   });
 }
 
