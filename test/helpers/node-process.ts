@@ -230,32 +230,45 @@ export async function startNode(opts: NodeOptions): Promise<NodeProcess> {
       throw err;
     }
   }
-  const sipPort = opts.sipPort ?? (await freePort());
-  const args = [
-    ...tsxArgs(),
-    'start',
-    '--home',
-    home,
-    '--sip',
-    `127.0.0.1:${sipPort}`,
-    '--bootstrap',
-    bootstrap,
-    '--json',
-    ...(opts.extraArgs ?? []),
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  killOnExit(child, ownHome ? home : undefined);
-  const proc = new NodeChild(child, home, ownHome, opts.lifetimeMs ?? 600_000);
-  try {
-    proc.ready = await proc.waitReady(opts.readyTimeoutMs ?? 30_000, args);
-  } catch (err) {
-    await proc.kill9();
-    throw err;
+  // A free port can be taken by another test between freePort() and the
+  // node's bind (tests run two at a time, relays bind ephemeral ports): the
+  // node then exits with "cannot bind"; pick another port (3 tries).
+  for (let attempt = 1; ; attempt++) {
+    const sipPort = opts.sipPort ?? (await freePort());
+    const args = [
+      ...tsxArgs(),
+      'start',
+      '--home',
+      home,
+      '--sip',
+      `127.0.0.1:${sipPort}`,
+      '--bootstrap',
+      bootstrap,
+      '--json',
+      ...(opts.extraArgs ?? []),
+    ];
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    killOnExit(child, ownHome ? home : undefined);
+    const proc = new NodeChild(child, home, ownHome, opts.lifetimeMs ?? 600_000);
+    try {
+      proc.ready = await proc.waitReady(opts.readyTimeoutMs ?? 30_000, args);
+      return proc;
+    } catch (err) {
+      const raced =
+        opts.sipPort === undefined &&
+        attempt < 3 &&
+        /cannot bind/.test(err instanceof Error ? err.message : String(err));
+      if (raced) {
+        await proc.exited; // it exited by itself; its home is reused
+        continue;
+      }
+      await proc.kill9();
+      throw err;
+    }
   }
-  return proc;
 }
 
 class NodeChild implements NodeProcess {
