@@ -77,6 +77,8 @@ export class NodePrivacy {
   readonly #now: () => number;
   /** Epoch → key pair we listen on. */
   readonly #listening = new Map<number, DhtKeyPair>();
+  /** Epoch → its tunnel key pair (current and neighbouring epochs). */
+  readonly #keyPairs = new Map<number, DhtKeyPair>();
   /** Epoch → key hex, for every epoch key handed out recently. */
   readonly #epochOfKey = new Map<string, number>();
   /** Record seeds of a pair's generation that a ratchet step retired, to overwrite (see `ratchetPairs`). */
@@ -221,7 +223,12 @@ export class NodePrivacy {
 
   /** The node's tunnel key pair of `epoch` (one key for all friends). */
   tunnelKeyPair(epoch: number): DhtKeyPair {
+    // Asked on every secret lookup (Record-Route key): derived once per epoch.
+    const cached = this.#keyPairs.get(epoch);
+    if (cached) return cached;
     const kp = loadHyperDht().keyPair(nodeTunnelSeed(this.#tunnelSeed, epoch));
+    this.#keyPairs.set(epoch, kp);
+    for (const e of this.#keyPairs.keys()) if (e < epoch - 2) this.#keyPairs.delete(e);
     const hex = toHex(kp.publicKey);
     if (!this.#epochOfKey.has(hex)) {
       this.#epochOfKey.set(hex, epoch);

@@ -21,13 +21,13 @@ test('parseVia: a typical value', () => {
 
 test('parseVia: LWS around / : ; = and several values on one line (RFC 4475 wsinv)', () => {
   const vias = parseVia(
-    'SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8  , SIP  /    2.0   / UDP  192.168.255.111   ; branch= z9hG4bK30239',
+    'SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8  , SIP  /    2.0   / UDP  192.0.2.111   ; branch= z9hG4bK30239',
   );
   assert.equal(vias.length, 2);
   assert.equal(vias[0]?.transport, 'TCP');
   assert.equal(vias[0]?.host, 'spindle.example.com');
   assert.equal(vias[0]?.params.get('branch'), 'z9hG4bK9ikj8');
-  assert.equal(vias[1]?.host, '192.168.255.111');
+  assert.equal(vias[1]?.host, '192.0.2.111');
   assert.equal(vias[1]?.params.get('branch'), 'z9hG4bK30239');
   const [p] = parseVia('sip/2.0/tcp Host.Example.COM : 5061');
   assert.equal(p?.protocol, 'SIP/2.0');
