@@ -180,7 +180,15 @@ async function withRegistrar(
   });
   try {
     await waitBound(port, transport);
-    await body(port);
+    try {
+      await body(port);
+    } catch (err) {
+      // Say what the stand-in registrar saw too (an unanswered REGISTER was
+      // seen twice in CI under load; this is what will explain it).
+      const r = await registrar.stop();
+      if (err instanceof Error) err.message += `\n--- stand-in registrar ---\n${describeSipp(r)}`;
+      throw err;
+    }
     if (end === 'done') {
       const r = await registrar.done;
       assert.equal(r.code, 0, describeSipp(r));
